@@ -1,0 +1,74 @@
+import { Command, CommanderError, Option } from "commander";
+import { loadConfig } from "../config/index.js";
+import { EXIT_CODES, InterruptedError, UsageError } from "../errors/index.js";
+import { registerManifest } from "./commands/manifest.js";
+import type { CliContext } from "./context.js";
+import { createOutput, reportError } from "./output.js";
+
+const EXIT_HELP = `
+Exit codes:
+  ${EXIT_CODES.ok}    ok
+  ${EXIT_CODES.differences}    differences found (diff, verify, status)
+  ${EXIT_CODES.usage}    usage error
+  ${EXIT_CODES["not-found"]}    not found
+  ${EXIT_CODES.conflict}    conflict
+  ${EXIT_CODES.integrity}    integrity (hash mismatch, hostile or malformed manifest)
+  ${EXIT_CODES.storage}    storage or network
+  ${EXIT_CODES.interrupted}  interrupted`;
+
+/** Run the `quilt` command line on `argv` (without node and script); resolves to the exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const json = argv.includes("--json");
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort(new InterruptedError("Interrupted by Ctrl-C"));
+  process.once("SIGINT", onSigint);
+  try {
+    const config = loadConfig();
+    const context: CliContext = {
+      config,
+      output: createOutput(json),
+      signal: abort.signal,
+      manifestOptions: () => ({ maxRecordSize: config.maxRecordSize, tmpDir: config.tmpDir, signal: abort.signal }),
+      onExit: (cleanup) => void cleanups.push(cleanup),
+    };
+    await buildProgram(context).parseAsync([...argv], { from: "user" });
+    return EXIT_CODES.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return commanderExit(error, json);
+    return reportError(error, json);
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
+function buildProgram(context: CliContext): Command {
+  const program = new Command("quilt")
+    .description("Quilt data packages: build, push, browse and install versioned datasets (quilt3-compatible).")
+    .addOption(new Option("--json", "print JSON (NDJSON for listings); errors as {code, message, hint} on stderr"))
+    .showHelpAfterError()
+    .exitOverride()
+    // With --json, usage errors are reported once, as JSON, by commanderExit.
+    .configureOutput({
+      writeErr: (s) => void (context.output.json || process.stderr.write(s)),
+      writeOut: (s) => void process.stdout.write(s),
+    })
+    .addHelpText("after", EXIT_HELP);
+  registerManifest(program, context);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/**
+ * Commander reports help and usage mistakes by throwing after it has printed them; only the
+ * JSON form still has to be written, and the exit code mapped to ours.
+ */
+function commanderExit(error: CommanderError, json: boolean): number {
+  if (error.exitCode === 0) return EXIT_CODES.ok;
+  if (json) {
+    const usage = new UsageError("USAGE", error.message.replace(/^error: /, ""), { hint: "Run `quilt --help` for usage." });
+    process.stderr.write(JSON.stringify(usage.toJSON()) + "\n");
+  }
+  return EXIT_CODES.usage;
+}

@@ -1,0 +1,161 @@
+import { IntegrityError, QuiltError } from "../errors/index.js";
+import { parsePyJson, type PyObject, type PyValue } from "../json/index.js";
+import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
+import { splitLines } from "./lines.js";
+import { assertSafeLoadedKey, dirPathOf } from "./logical-key.js";
+import type { EntryHash, ManifestEntry, ManifestRecord } from "./types.js";
+
+export interface ReadOptions {
+  /** Refuse unsafe logical keys (traversal, NUL). Default true; off only to hash foreign manifests. */
+  readonly checkKeys?: boolean;
+  readonly maxLineBytes?: number;
+}
+
+/**
+ * Read a manifest's lines as records, in file order, with quilt3's loading rules (spec §1.2–1.4):
+ * the header first, then any line without `physical_keys` is directory metadata, the rest entries.
+ */
+export async function* readManifestRecords(
+  chunks: AsyncIterable<Uint8Array>,
+  options: ReadOptions = {},
+): AsyncGenerator<ManifestRecord> {
+  const checkKeys = options.checkKeys ?? true;
+  let sawHeader = false;
+  for await (const { text, line } of splitLines(chunks, options.maxLineBytes)) {
+    const value = parseLine(text, line);
+    if (!sawHeader) {
+      sawHeader = true;
+      yield { kind: "header", header: headerOf(value, line), line };
+    } else {
+      yield recordOf(asObject(value, line), line, checkKeys);
+    }
+  }
+  if (!sawHeader) {
+    throw new IntegrityError("MANIFEST_EMPTY", "The manifest is empty: it has no header line.", {
+      hint: "A manifest has at least one line, e.g. {\"version\": \"v0\", \"message\": null}.",
+    });
+  }
+}
+
+function parseLine(text: string, line: number): PyValue {
+  if (text.trim() === "") {
+    throw new IntegrityError("MANIFEST_BLANK_LINE", `Manifest line ${line} is blank.`, {
+      hint: "quilt3 refuses blank lines in a manifest (jsonlines InvalidLineError); the file is corrupt.",
+    });
+  }
+  try {
+    return parsePyJson(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new IntegrityError("MANIFEST_BAD_JSON", `Manifest line ${line} is not valid JSON: ${detail}`, {
+      hint: "The manifest is corrupt or not a Quilt manifest.",
+      cause: error,
+    });
+  }
+}
+
+function asObject(value: PyValue, line: number): PyObject {
+  if (value instanceof Map) return value;
+  throw malformed(line, "is not a JSON object");
+}
+
+function headerOf(value: PyValue, line: number): PyObject {
+  const header = asObject(value, line);
+  // Obsolete since quilt3 PR #130: quilt3 drops it on load, and so do we (spec §1.2).
+  header.delete("top_hash");
+  return header;
+}
+
+function recordOf(obj: PyObject, line: number, checkKeys: boolean): ManifestRecord {
+  const logicalKey = requireString(obj, "logical_key", line);
+  const physicalKeys = obj.get("physical_keys");
+  if (physicalKeys === undefined || physicalKeys === null || (Array.isArray(physicalKeys) && physicalKeys.length === 0)) {
+    if (checkKeys) dirPathOf(logicalKey, line);
+    return { kind: "dir", dir: { logicalKey, meta: requireField(obj, "meta", line) }, line };
+  }
+  if (checkKeys) assertSafeLoadedKey(logicalKey, line);
+  const entry: ManifestEntry = {
+    logicalKey,
+    physicalKey: physicalKeyOf(physicalKeys, line),
+    size: sizeOf(requireField(obj, "size", line), line),
+    hash: hashOf(requireField(obj, "hash", line), line),
+    meta: metaOf(requireField(obj, "meta", line), line, logicalKey),
+  };
+  return { kind: "entry", entry, line };
+}
+
+function requireField(obj: PyObject, name: string, line: number): PyValue {
+  const value = obj.get(name);
+  if (value === undefined) {
+    const key = obj.get("logical_key");
+    const where = typeof key === "string" ? ` (logical key ${JSON.stringify(key)})` : "";
+    throw new IntegrityError("MANIFEST_MISSING_FIELD", `Manifest line ${line}${where} has no "${name}" field.`, {
+      hint: `quilt3 refuses such a manifest too (KeyError: '${name}'); every entry needs logical_key, physical_keys, size, hash and meta.`,
+    });
+  }
+  return value;
+}
+
+function requireString(obj: PyObject, name: string, line: number): string {
+  const value = requireField(obj, name, line);
+  if (typeof value !== "string") throw malformed(line, `has a "${name}" that is not a string`);
+  return value;
+}
+
+function physicalKeyOf(value: PyValue, line: number): string {
+  const first: PyValue | undefined = Array.isArray(value) ? value[0] : undefined;
+  if (typeof first !== "string") throw malformed(line, 'has "physical_keys" that is not a list of URLs');
+  try {
+    // quilt3 re-normalizes the first physical key through PhysicalKey (spec §4.6); others are dropped.
+    return formatPhysicalKey(parsePhysicalKey(first));
+  } catch (error) {
+    if (error instanceof QuiltError) {
+      throw new IntegrityError("MANIFEST_BAD_PHYSICAL_KEY", `Manifest line ${line}: ${error.message}`, {
+        hint: "The manifest holds a physical key that is not a valid s3:// or file:// URL.",
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function sizeOf(value: PyValue, line: number): number {
+  if (typeof value === "bigint" && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+  throw malformed(line, 'has a "size" that is not a non-negative integer');
+}
+
+function hashOf(value: PyValue, line: number): EntryHash {
+  if (!(value instanceof Map)) throw malformed(line, 'has a "hash" that is not an object');
+  const type = value.get("type");
+  const hashValue = value.get("value");
+  if (typeof type !== "string" || typeof hashValue !== "string") {
+    throw malformed(line, 'has a "hash" without a string "type" and "value"');
+  }
+  const keys = [...value.keys()];
+  const canonical = keys.length === 2 && keys[0] === "type" && keys[1] === "value";
+  return canonical ? { type, value: hashValue } : { type, value: hashValue, raw: value };
+}
+
+function metaOf(value: PyValue, line: number, logicalKey: string): PyObject {
+  // quilt3: `self._meta = meta or {}` — any falsy meta (null, {}, [], 0, "") becomes {}.
+  if (value instanceof Map) return value;
+  if (!pyTruthy(value)) return new Map();
+  throw malformed(line, `(logical key ${JSON.stringify(logicalKey)}) has a "meta" that is not an object`);
+}
+
+/** Python's truth value of a decoded JSON value. */
+export function pyTruthy(value: PyValue): boolean {
+  if (value === null) return false;
+  if (typeof value === "boolean") return value;
+  if (typeof value === "bigint") return value !== 0n;
+  if (typeof value === "number") return value !== 0; // NaN is truthy in Python, and NaN !== 0.
+  if (typeof value === "string") return value.length > 0;
+  if (Array.isArray(value)) return value.length > 0;
+  return value.size > 0;
+}
+
+function malformed(line: number, what: string): IntegrityError {
+  return new IntegrityError("MANIFEST_MALFORMED", `Manifest line ${line} ${what}.`, {
+    hint: "The manifest is corrupt or was not written by a Quilt client.",
+  });
+}

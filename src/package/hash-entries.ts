@@ -1,0 +1,106 @@
+import { StorageError, type QuiltError } from "../errors/index.js";
+import { HashPool, SHA2_256_CHUNKED, type HashOutcome } from "../hash/index.js";
+import type { ManifestEntry } from "../manifest/index.js";
+import { parsePhysicalKey } from "../storage/physical-key.js";
+import { AsyncQueue } from "./async-queue.js";
+import type { PendingEntry } from "./ops.js";
+
+export interface HashEntriesOptions {
+  readonly pool?: HashPool;
+  /** Entries held between reading and writing: bounds memory, and the work in flight. */
+  readonly window?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: { files: number; bytes: number }) => void;
+}
+
+interface Job {
+  readonly path: string;
+  readonly index: number;
+}
+
+interface Slot {
+  readonly entry: PendingEntry;
+  readonly hashed?: Promise<ManifestEntry>;
+}
+
+/**
+ * Fill in the missing hashes (quilt3 `_calculate_missing_hashes`: always sha2-256-chunked) of
+ * entries that arrive in tree-walk order, and hand them on in the same order. Files are hashed on
+ * the worker pool in one job, so small files are batched; a window bounds what is in flight.
+ */
+export async function* hashMissing(
+  entries: AsyncIterable<PendingEntry>,
+  options: HashEntriesOptions = {},
+): AsyncGenerator<ManifestEntry> {
+  const pool = options.pool ?? new HashPool();
+  const window = options.window ?? 4096;
+  const jobs = new AsyncQueue<Job>();
+  const waiting = new Map<number, { resolve: (r: HashOutcome<Job>) => void }>();
+  let progress = { files: 0, bytes: 0 };
+  const router = (async () => {
+    for await (const outcome of pool.hashFiles(jobs, { signal: options.signal })) {
+      progress = { files: progress.files + 1, bytes: progress.bytes + (outcome.ok ? outcome.size : 0) };
+      options.onProgress?.(progress);
+      waiting.get(outcome.item.index)?.resolve(outcome);
+      waiting.delete(outcome.item.index);
+    }
+  })();
+  // Keep the router's failure from being unhandled while the pipeline is still filling.
+  router.catch(() => undefined);
+  const slots: Slot[] = [];
+  let index = 0;
+  try {
+    for await (const entry of entries) {
+      slots.push(entry.hash ? { entry } : { entry, hashed: submit(entry, index++) });
+      if (slots.length >= window) yield await settle(slots.shift() as Slot);
+    }
+    jobs.close();
+    while (slots.length > 0) yield await settle(slots.shift() as Slot);
+    await router;
+  } finally {
+    jobs.close();
+    if (!options.pool) await pool.close();
+  }
+
+  function submit(entry: PendingEntry, jobIndex: number): Promise<ManifestEntry> {
+    const path = localPath(entry);
+    const outcome = new Promise<HashOutcome<Job>>((resolve) => waiting.set(jobIndex, { resolve }));
+    jobs.push({ path, index: jobIndex });
+    return Promise.race([outcome, router.then(() => closedEarly(path))]).then((r) => withHash(entry, r));
+  }
+}
+
+async function settle(slot: Slot): Promise<ManifestEntry> {
+  if (slot.hashed) return slot.hashed;
+  return slot.entry as ManifestEntry;
+}
+
+function localPath(entry: PendingEntry): string {
+  const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
+  if (pk.kind !== "file") {
+    throw new StorageError("HASH_REMOTE_UNSUPPORTED", `Cannot hash ${entry.physicalKey} (${entry.logicalKey}) here.`, {
+      hint: "Give the entry's hash, or push it to S3, which computes checksums.",
+    });
+  }
+  return pk.path;
+}
+
+function withHash(entry: PendingEntry, outcome: HashOutcome<Job>): ManifestEntry {
+  if (!outcome.ok) throw outcome.error;
+  if (outcome.size !== entry.size) throw changed(entry, outcome.size);
+  const value = outcome.hashes[SHA2_256_CHUNKED];
+  if (value === undefined) throw new StorageError("HASH_FAILED", `No hash computed for ${entry.physicalKey}.`);
+  return { ...entry, hash: { type: SHA2_256_CHUNKED, value } };
+}
+
+function changed(entry: PendingEntry, size: number): QuiltError {
+  return new StorageError(
+    "SOURCE_CHANGED",
+    `${entry.physicalKey} (logical key ${entry.logicalKey}) was ${entry.size} bytes when added, ${size} bytes now.`,
+    { hint: "The file changed while the package was being built; add it again and rebuild." },
+  );
+}
+
+function closedEarly(path: string): HashOutcome<Job> {
+  throw new StorageError("HASH_FAILED", `Hashing stopped before ${path} was hashed.`);
+}

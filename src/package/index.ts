@@ -1,0 +1,13 @@
+/** Packages: the builder now; the immutable Package, browse and install come next. */
+export {
+  PackageBuilder,
+  type BuilderOptions,
+  type BuildOptions,
+  type BuiltManifest,
+  type EntryInput,
+  type MetaInput,
+  type SetDirOptions,
+} from "./builder.js";
+export type { PendingEntry } from "./ops.js";
+export { walkDir, type DirFile, type WalkOptions } from "./walk-dir.js";
+export { QuiltIgnore, fnmatchRegExp } from "./quiltignore.js";

@@ -1,0 +1,89 @@
+import { serialize, deserialize } from "node:v8";
+import { UsageError } from "../errors/index.js";
+import { compareLogicalKeys, externalSort } from "../sort/index.js";
+import { pyRepr } from "../manifest/index.js";
+import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
+
+interface Sequenced {
+  readonly seq: number;
+  readonly op: KeyOp;
+}
+
+export interface ResolveOptions {
+  readonly tmpDir?: string;
+  readonly signal?: AbortSignal;
+  /** Sequence numbers at which a whole folder was deleted (or moved away): prefix → last seq. */
+  readonly prefixDeletes: ReadonlyMap<string, number>;
+}
+
+/**
+ * The builder's final entries, in tree-walk order: all recorded operations sorted by logical key
+ * (an external sort: memory stays bounded at any size), then folded key by key in call order.
+ */
+export async function* resolveEntries(ops: AsyncIterable<KeyOp>, options: ResolveOptions): AsyncGenerator<PendingEntry> {
+  async function* numbered(): AsyncGenerator<Sequenced> {
+    let seq = 0;
+    for await (const op of ops) yield { seq: seq++, op };
+  }
+  const sorted = externalSort(numbered(), {
+    // Stable: equal keys keep call order, which is what the fold below relies on.
+    compare: (a: Sequenced, b: Sequenced) => compareLogicalKeys(keyOf(a.op), keyOf(b.op)),
+    serialize: (record: Sequenced) => serialize(record),
+    deserialize: (bytes: Buffer) => deserialize(bytes) as Sequenced,
+    ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  let group: Sequenced[] = [];
+  for await (const record of sorted) {
+    if (group.length > 0 && keyOf((group[0] as Sequenced).op) !== keyOf(record.op)) {
+      const entry = fold(group, options.prefixDeletes);
+      if (entry) yield entry;
+      group = [];
+    }
+    group.push(record);
+  }
+  if (group.length > 0) {
+    const entry = fold(group, options.prefixDeletes);
+    if (entry) yield entry;
+  }
+}
+
+/** Apply one key's operations in call order; a folder delete wipes everything before it. */
+function fold(group: readonly Sequenced[], prefixDeletes: ReadonlyMap<string, number>): PendingEntry | undefined {
+  const key = keyOf((group[0] as Sequenced).op);
+  const wipedBefore = lastFolderDelete(key, prefixDeletes);
+  let state: PendingEntry | undefined;
+  for (const { seq, op } of group) {
+    if (seq < wipedBefore) continue;
+    switch (op.op) {
+      case "put":
+        state = op.entry;
+        break;
+      case "put-if-absent":
+        state ??= op.entry;
+        break;
+      case "delete":
+        state = undefined;
+        break;
+      case "set-meta":
+        if (state === undefined) throw noEntry(key);
+        state = { ...state, meta: new Map(state.meta).set("user_meta", op.userMeta) };
+        break;
+    }
+  }
+  return state;
+}
+
+function lastFolderDelete(key: string, prefixDeletes: ReadonlyMap<string, number>): number {
+  let last = -1;
+  for (const [prefix, seq] of prefixDeletes) {
+    if (seq > last && (prefix === "" || (key.startsWith(prefix) && key.charCodeAt(prefix.length) === 47))) last = seq;
+  }
+  return last;
+}
+
+function noEntry(key: string): UsageError {
+  return new UsageError("ENTRY_NOT_FOUND", `Cannot set metadata of ${pyRepr(key)}: there is no entry at that logical key.`, {
+    hint: "Add the file first (set or add), or check the logical key.",
+  });
+}
