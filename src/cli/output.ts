@@ -8,6 +8,10 @@ export interface Output {
   readonly json: boolean;
   text(line: string): void;
   data(value: unknown): void;
+  /** A line of JSON text composed by the caller (exact Python numbers). */
+  raw(jsonText: string): void;
+  /** One line of a long stream (NDJSON, listings): waits when the reader is slower than us. */
+  line(text: string): Promise<void>;
   warn(line: string): void;
 }
 
@@ -16,6 +20,9 @@ export function createOutput(json: boolean, stdout = process.stdout, stderr = pr
     json,
     text: (line) => void stdout.write(line + "\n"),
     data: (value) => void stdout.write(JSON.stringify(value) + "\n"),
+    raw: (jsonText) => void stdout.write(jsonText + "\n"),
+    line: (text) =>
+      stdout.write(text + "\n") ? Promise.resolve() : new Promise((resolve) => stdout.once("drain", () => resolve())),
     warn: (line) => void stderr.write(line + "\n"),
   };
 }

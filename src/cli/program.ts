@@ -1,7 +1,10 @@
 import { Command, CommanderError, Option } from "commander";
 import { loadConfig } from "../config/index.js";
 import { EXIT_CODES, InterruptedError, UsageError } from "../errors/index.js";
+import { registerBrowse } from "./commands/browse.js";
+import { registerBuild } from "./commands/build.js";
 import { registerManifest } from "./commands/manifest.js";
+import { registerRegistry } from "./commands/registry.js";
 import type { CliContext } from "./context.js";
 import { createOutput, reportError } from "./output.js";
 
@@ -55,6 +58,9 @@ function buildProgram(context: CliContext): Command {
       writeOut: (s) => void process.stdout.write(s),
     })
     .addHelpText("after", EXIT_HELP);
+  registerBrowse(program, context);
+  registerBuild(program, context);
+  registerRegistry(program, context);
   registerManifest(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;

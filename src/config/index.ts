@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { UsageError } from "../errors/index.js";
 import { DEFAULT_MAX_RECORD_SIZE } from "../manifest/index.js";
 
@@ -13,14 +14,68 @@ export interface QuiltConfig {
   /** quilt3's QUILT_MANIFEST_MAX_RECORD_SIZE. */
   readonly maxRecordSize: number;
   readonly tmpDir: string | undefined;
+  /** QUILT_REGISTRY, else the config file's `registry`, else our own local folder. */
+  readonly registry: string;
+  /** Where the settings of `quilt config` live: `$QUILT_HOME/config.json`. */
+  readonly configFile: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): QuiltConfig {
+  const home = env.QUILT_HOME ?? join(env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "quiltkit");
+  const configFile = join(home, "config.json");
+  const settings = readSettings(configFile);
   return {
-    home: env.QUILT_HOME ?? join(env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "quiltkit"),
+    home,
+    configFile,
     maxRecordSize: positiveInt(env, "QUILT_MANIFEST_MAX_RECORD_SIZE") ?? DEFAULT_MAX_RECORD_SIZE,
     tmpDir: env.QUILT_TMPDIR,
+    registry: nonEmpty(env.QUILT_REGISTRY) ?? settings.values.registry ?? join(home, "registry"),
   };
+}
+
+/** The settings `quilt config set` may write, and what each means. */
+export const SETTINGS = {
+  registry: "the default registry: a folder path, a file:// URL or s3://BUCKET",
+} as const;
+export type SettingName = keyof typeof SETTINGS;
+
+/** `$QUILT_HOME/config.json`, versioned from the first day. */
+export interface SettingsFile {
+  readonly version: 1;
+  readonly values: Partial<Record<SettingName, string>>;
+}
+
+export function readSettings(path: string): SettingsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return { version: 1, values: {} };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError("CONFIG_INVALID", `${path} is not valid JSON.`, { hint: "Fix or delete the file.", cause: error });
+  }
+  const file = parsed as Partial<SettingsFile>;
+  if (file.version !== 1 || typeof file.values !== "object" || file.values === null) {
+    throw new UsageError("CONFIG_VERSION", `${path} has an unknown format (version ${String(file.version)}).`, {
+      hint: "It was written by another version of quiltkit; upgrade, or delete the file.",
+    });
+  }
+  return { version: 1, values: file.values };
+}
+
+export function writeSettings(path: string, settings: SettingsFile): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(settings, null, 2) + "\n");
+  renameSync(temp, path);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
 }
 
 /** quilt3's `get_pos_int_from_env`: a positive integer, or an error naming the variable. */

@@ -61,6 +61,7 @@ interface Split {
 export class HashJob<T extends HashInput = HashInput> {
   readonly abort = new Int32Array(new SharedArrayBuffer(4));
   private readonly types: HashType[];
+  private readonly maxQueue: number;
   private readonly ready: HashOutcome<T>[] = [];
   private readonly progress: HashProgress = { files: 0, bytes: 0 };
   private open = 0;
@@ -76,6 +77,10 @@ export class HashJob<T extends HashInput = HashInput> {
     private readonly options: HashFilesOptions,
   ) {
     this.types = normalizeTypes(options.types);
+    this.maxQueue = options.maxQueue ?? 1024;
+    if (!Number.isSafeInteger(this.maxQueue) || this.maxQueue < 1) {
+      throw new UsageError("INVALID_OPTION", `hashFiles option maxQueue must be a positive integer, got ${this.maxQueue}`);
+    }
   }
 
   async *run(): AsyncGenerator<HashOutcome<T>, void, undefined> {
@@ -108,7 +113,6 @@ export class HashJob<T extends HashInput = HashInput> {
    */
   private async feed(): Promise<void> {
     const it = iteratorOf(this.files);
-    const max = this.options.maxQueue ?? 1024;
     let burst: Unit[] = [];
     const flush = (): void => {
       if (burst.length > 0 && !this.stopped) this.pool.submit(burst, false);
@@ -116,7 +120,7 @@ export class HashJob<T extends HashInput = HashInput> {
     };
     try {
       while (!this.stopped) {
-        if (this.open >= max) {
+        if (this.open >= this.maxQueue) {
           flush();
           await new Promise<void>((r) => (this.wakeFeeder = r));
           continue;

@@ -148,6 +148,32 @@ describe("HashPool", () => {
     await expect(pool.hashFile(join(dir, "missing"))).rejects.toThrow(expect.objectContaining({ code: "FILE_NOT_FOUND" }) as Error);
   });
 
+  it("runs concurrent calls with different types on one pool", async () => {
+    const [a, b] = await Promise.all([
+      collect(pool.hashFiles(files.slice(0, 60), { types: ["CRC64NVME"] })),
+      collect(pool.hashFiles(files.slice(0, 60), { types: ["sha2-256-chunked", "SHA256"] })),
+    ]);
+    const want = await serial(ALL);
+    for (const r of [...a, ...b]) {
+      if (!r.ok) throw r.error;
+      const expected = (want.get(r.item.path) as { hashes: Record<string, string> }).hashes;
+      for (const [t, v] of Object.entries(r.hashes)) expect(v).toBe(expected[t]);
+    }
+    expect(a.every((r) => r.ok && Object.keys(r.hashes).join() === "CRC64NVME")).toBe(true);
+  });
+
+  it("closing the pool mid-iteration fails the rest, without hanging", async () => {
+    const p = new HashPool({ size: 2 });
+    const codes: string[] = [];
+    for await (const r of p.hashFiles(files)) {
+      if (codes.length === 0) void p.close();
+      codes.push(r.ok ? "ok" : r.error.code);
+    }
+    expect(codes).toHaveLength(files.length);
+    expect(codes).toContain("HASH_POOL_CLOSED");
+    expect(codes.every((c) => c === "ok" || c === "HASH_POOL_CLOSED")).toBe(true);
+  });
+
   it("a closed pool refuses work", async () => {
     const p = new HashPool({ size: 1 });
     await p.close();

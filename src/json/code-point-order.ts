@@ -6,11 +6,48 @@
 
 const SURROGATE = /[\ud800-\udfff]/;
 
-/** The keys of `m` in Python's `sorted()` order. */
-export function sortedKeys(m: ReadonlyMap<string, unknown>): string[] {
-  const keys = Array.from(m.keys());
-  if (keys.length < 2) return keys;
-  return keys.some((k) => SURROGATE.test(k)) ? keys.sort(compareCodePoints) : keys.sort();
+/** Largest key set sorted by insertion, which beats `Array.prototype.sort` on the usual 2–6 keys. */
+const INSERTION_SORT_MAX = 12;
+
+/**
+ * Sorts `keys` as Python's `sorted()` would and applies the same permutation to `values`, so
+ * that the encoder needs no second lookup per key. Keys are distinct (they come from a Map).
+ */
+export function sortKeysWithValues<V>(keys: string[], values: V[]): void {
+  const n = keys.length;
+  if (n < 2) return;
+  const surrogates = keys.some((k) => SURROGATE.test(k));
+  if (!surrogates && n <= INSERTION_SORT_MAX) {
+    insertionSort(keys, values);
+    return;
+  }
+  const order = keys.map((_, i) => i);
+  order.sort((a, b) => {
+    const x = keys[a] as string;
+    const y = keys[b] as string;
+    return surrogates ? compareCodePoints(x, y) : x < y ? -1 : 1;
+  });
+  const k0 = keys.slice();
+  const v0 = values.slice();
+  order.forEach((from, to) => {
+    keys[to] = k0[from] as string;
+    values[to] = v0[from] as V;
+  });
+}
+
+/** Without surrogates, UTF-16 order (JS `<`) is code-point order. */
+function insertionSort<V>(keys: string[], values: V[]): void {
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = values[i] as V;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > k; j--) {
+      keys[j + 1] = keys[j] as string;
+      values[j + 1] = values[j] as V;
+    }
+    keys[j + 1] = k;
+    values[j + 1] = v;
+  }
 }
 
 /**

@@ -3,9 +3,9 @@
  * with the defaults `ensure_ascii=True` and `allow_nan=True`.
  */
 import type { PyObject, PyValue } from "./index.js";
-import { sortedKeys } from "./code-point-order.js";
+import { sortKeysWithValues } from "./code-point-order.js";
 import { anyFloatText, badKey, checkDepth, intText, notPyValue } from "./encode-common.js";
-import { quoteAscii } from "./quote.js";
+import { quoteAscii, quoteKeyAscii } from "./quote.js";
 
 /** Pure-ASCII text with every object's keys sorted by code point; NaN prints as `NaN`. */
 export function dumpsHash(v: PyValue): string {
@@ -44,13 +44,18 @@ function hashArray(arr: PyValue[], depth: number): string {
 
 function hashObject(obj: PyObject, depth: number): string {
   checkDepth(depth);
-  let out = "{";
-  let first = true;
-  for (const key of sortedKeys(obj)) {
+  const keys: string[] = [];
+  const values: PyValue[] = [];
+  for (const [key, value] of obj) {
     if (typeof key !== "string") throw badKey(key);
-    if (first) first = false;
-    else out += ",";
-    out += quoteAscii(key) + ":" + hashValue(obj.get(key) as PyValue, depth);
+    keys.push(key);
+    values.push(value);
+  }
+  sortKeysWithValues(keys, values);
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) out += ",";
+    out += quoteKeyAscii(keys[i] as string) + ":" + hashValue(values[i] as PyValue, depth);
   }
   return out + "}";
 }

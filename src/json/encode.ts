@@ -5,7 +5,7 @@
 import { UsageError } from "../errors/index.js";
 import type { PyObject, PyValue } from "./index.js";
 import { badKey, checkDepth, finiteFloatText, intText, notPyValue } from "./encode-common.js";
-import { quoteRaw, rawState } from "./quote.js";
+import { quoteKeyRaw, quoteRaw, rawState } from "./quote.js";
 
 export { dumpsHash } from "./encode-hash.js";
 
@@ -78,7 +78,7 @@ function rawObject(obj: PyObject, depth: number): string {
     if (typeof key !== "string") throw badKey(key);
     if (first) first = false;
     else out += itemSep;
-    out += quoteRaw(key) + keySep + rawValue(value, depth);
+    out += quoteKeyRaw(key) + keySep + rawValue(value, depth);
   }
   return out + "}";
 }

@@ -57,9 +57,11 @@ function fail(msg: string, offset: number): IntegrityError {
 
 /** JSON whitespace is exactly space, tab, LF and CR (Python's `IS_WHITESPACE`). */
 function skipWhitespace(i: number): number {
-  let c = src.charCodeAt(i);
-  while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = src.charCodeAt(++i);
-  return i;
+  for (;; i++) {
+    const c = src.charCodeAt(i);
+    // Most calls land on a token at once; one comparison settles those (NaN, the end, too).
+    if (c > 0x20 || (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)) return i;
+  }
 }
 
 function isDigit(c: number): boolean {
@@ -105,13 +107,18 @@ function literal<T extends PyValue>(word: string, value: T): T {
  */
 function parseNumber(): PyValue {
   const start = pos;
-  let i = src.charCodeAt(pos) === 0x2d ? pos + 1 : pos;
-  const first = src.charCodeAt(i);
-  if (first === 0x30) i++;
-  else if (first >= 0x31 && first <= 0x39) {
-    i++;
-    while (isDigit(src.charCodeAt(i))) i++;
-  } else throw fail("Expecting value", start);
+  const negative = src.charCodeAt(pos) === 0x2d;
+  let i = negative ? pos + 1 : pos;
+  const from = i;
+  let c = src.charCodeAt(i);
+  if (!isDigit(c)) throw fail("Expecting value", start);
+  // The integer part's value, exact while it has at most SMALL_INT_DIGITS digits.
+  let n = c - 0x30;
+  i++;
+  if (n !== 0) {
+    // A leading 0 is the whole integer part; "01" is 0 followed by extra data.
+    for (c = src.charCodeAt(i); isDigit(c); c = src.charCodeAt(++i)) n = n * 10 + (c - 0x30);
+  }
   const intEnd = i;
   if (src.charCodeAt(i) === 0x2e && isDigit(src.charCodeAt(i + 1))) {
     i += 2;
@@ -120,8 +127,9 @@ function parseNumber(): PyValue {
   const e = src.charCodeAt(i);
   if (e === 0x65 || e === 0x45) i = scanExponent(i);
   pos = i;
-  // Python's float() and JS Number() both round correctly, and both overflow to ±inf.
-  return i === intEnd ? makeInt(start, i) : Number(src.slice(start, i));
+  if (i !== intEnd) return Number(src.slice(start, i)); // both round correctly, both overflow to ±inf
+  if (i - from <= SMALL_INT_DIGITS) return BigInt(negative ? -n : n); // BigInt(-0) is 0n, like int("-0")
+  return bigInt(start, i - from);
 }
 
 /** Returns the end of the exponent starting at `i` (the `e`), or `i` when it has no digits. */
@@ -134,15 +142,7 @@ function scanExponent(i: number): number {
   return j;
 }
 
-function makeInt(start: number, end: number): bigint {
-  const negative = src.charCodeAt(start) === 0x2d;
-  const from = negative ? start + 1 : start;
-  const digits = end - from;
-  if (digits <= SMALL_INT_DIGITS) {
-    let n = 0;
-    for (let k = from; k < end; k++) n = n * 10 + (src.charCodeAt(k) - 0x30);
-    return BigInt(negative ? -n : n); // BigInt(-0) is 0n, as Python's int("-0") is 0
-  }
+function bigInt(start: number, digits: number): bigint {
   if (digits > MAX_INT_DIGITS) {
     throw fail(
       `Exceeds the limit (${MAX_INT_DIGITS} digits) for integer string conversion: value has ` +
@@ -150,7 +150,7 @@ function makeInt(start: number, end: number): bigint {
       start,
     );
   }
-  return BigInt(src.slice(start, end));
+  return BigInt(src.slice(start, pos));
 }
 
 /** `quote` is the offset of the opening `"`; `pos` is just after it. */
@@ -241,24 +241,17 @@ function tooDeep(kind: string): IntegrityError {
 }
 
 /**
- * Recently seen keys, by their first two characters. Manifests repeat the same few keys on every
- * line; reusing one string saves the slice and lets `Map.set` use its already computed hash.
+ * Manifests repeat the same few keys on every line. Handing `Map.set` the string it saw before
+ * (its hash already computed) is cheaper than hashing a fresh slice, and 10 million entries
+ * then share their key strings instead of each keeping its own.
  */
-const keyCache: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
+const keyCache: string[] = new Array<string>(64).fill("");
 
-/** Reads the key string whose `"` is at `quote`; leaves `pos` after the closing `"`. */
-function parseKey(quote: number): string {
-  const start = quote + 1;
-  const slot = (src.charCodeAt(start) * 31 + src.charCodeAt(start + 1)) & 255;
-  const cached = keyCache[slot];
-  // Only escape-free keys are cached, so matching the raw text then a `"` means the same key.
-  if (cached !== undefined && src.startsWith(cached, start) && src.charCodeAt(start + cached.length) === 0x22) {
-    pos = start + cached.length + 1;
-    return cached;
-  }
-  pos = start;
-  const key = parseString(quote);
-  if (pos - start - 1 === key.length) keyCache[slot] = key; // no escapes were decoded
+function internKey(key: string): string {
+  const slot = (key.length * 31 + key.charCodeAt(0)) & 63;
+  const cached = keyCache[slot] as string;
+  if (cached === key) return cached;
+  keyCache[slot] = key;
   return key;
 }
 
@@ -273,7 +266,8 @@ function parseObject(depth: number): PyObject {
   }
   for (;;) {
     if (src.charCodeAt(i) !== 0x22) throw fail("Expecting property name enclosed in double quotes", i);
-    const key = parseKey(i);
+    pos = i + 1;
+    const key = internKey(parseString(i));
     i = skipWhitespace(pos);
     if (src.charCodeAt(i) !== 0x3a) throw fail("Expecting ':' delimiter", i);
     pos = skipWhitespace(i + 1);

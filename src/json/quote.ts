@@ -39,6 +39,37 @@ function escapeUnit(unit: string): string {
   return "\\u" + unit.charCodeAt(0).toString(16).padStart(4, "0");
 }
 
-export function hasLoneSurrogate(s: string): boolean {
-  return LONE_SURROGATE.test(s);
+/**
+ * Object keys repeat on every line (and the parser hands out one string per key), so their
+ * quoted forms are memoized in a few slots: a hit is one `===`, usually a pointer comparison.
+ */
+const KEY_SLOTS = 64;
+const asciiKeys: string[] = new Array<string>(KEY_SLOTS).fill("");
+const asciiQuoted: string[] = new Array<string>(KEY_SLOTS).fill('""');
+const rawKeys: string[] = new Array<string>(KEY_SLOTS).fill("");
+const rawQuoted: string[] = new Array<string>(KEY_SLOTS).fill('""');
+
+function keySlot(key: string): number {
+  return (key.length * 31 + key.charCodeAt(key.length - 1)) & (KEY_SLOTS - 1);
+}
+
+export function quoteKeyAscii(key: string): string {
+  const slot = keySlot(key);
+  if (asciiKeys[slot] === key) return asciiQuoted[slot] as string;
+  const quoted = quoteAscii(key);
+  asciiKeys[slot] = key;
+  asciiQuoted[slot] = quoted;
+  return quoted;
+}
+
+/** Keys with a lone surrogate are never memoized: quoteRaw must see them to flag the error. */
+export function quoteKeyRaw(key: string): string {
+  const slot = keySlot(key);
+  if (rawKeys[slot] === key) return rawQuoted[slot] as string;
+  const quoted = quoteRaw(key);
+  if (!LONE_SURROGATE.test(key)) {
+    rawKeys[slot] = key;
+    rawQuoted[slot] = quoted;
+  }
+  return quoted;
 }

@@ -124,3 +124,22 @@ function canonicalDirs(dirs: Map<string, PyValue>): DirMeta[] {
     .sort(([a], [b]) => compareLogicalKeys(a, b))
     .map(([path, meta]) => ({ logicalKey: `${path}/`, meta }));
 }
+
+/**
+ * The manifest read in one pass, for a source already known to be laid out as quilt3 writes it
+ * (see `verifyManifest`): any disorder now is an error, not a reason to sort.
+ */
+export async function readCanonical(source: ManifestSource, options: CanonicalOptions = {}): Promise<CanonicalManifest> {
+  const manifest = await fastPath(source, options);
+  async function* entries(): AsyncGenerator<ManifestEntry> {
+    try {
+      yield* manifest.entries;
+    } catch (error) {
+      if (!(error instanceof NeedsSlowPath)) throw error;
+      throw new IntegrityError("MANIFEST_NOT_CANONICAL", "The manifest is not in tree-walk order, or changed while being read.", {
+        hint: "Read it through verifyManifest first, which sorts such a manifest into a canonical copy.",
+      });
+    }
+  }
+  return { ...manifest, entries: entries() };
+}

@@ -1,7 +1,7 @@
 /** Manifests: quilt3's JSONL format, read and written as streams, and the top hash (spec §1–2). */
 export type { EntryHash, ManifestEntry, DirMeta, ManifestRecord, ManifestSource } from "./types.js";
 export { readManifestRecords, pyTruthy, type ReadOptions } from "./reader.js";
-export { withCanonicalManifest, type CanonicalManifest, type CanonicalOptions } from "./canonical.js";
+export { withCanonicalManifest, readCanonical, type CanonicalManifest, type CanonicalOptions } from "./canonical.js";
 export { encodeManifest, type WriteOptions, type WriteResult } from "./writer.js";
 export {
   TopHasher,
@@ -14,7 +14,7 @@ export {
   assertOrdered,
   DEFAULT_MAX_RECORD_SIZE,
 } from "./encode.js";
-export { topHashOf, rewriteManifest } from "./operations.js";
+export { topHashOf, rewriteManifest, verifyManifest, type VerifiedManifest } from "./operations.js";
 export { fileSource, bytesSource } from "./sources.js";
 export { assertValidLogicalKey, assertSafeLoadedKey, logicalKeyProblem } from "./logical-key.js";
 export { pyRepr } from "./py-repr.js";

@@ -1,4 +1,7 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { IntegrityError } from "../errors/index.js";
 import { withCanonicalManifest, type CanonicalOptions } from "./canonical.js";
+import { fileSource } from "./sources.js";
 import { TopHasher } from "./encode.js";
 import { encodeManifest, type WriteOptions, type WriteResult } from "./writer.js";
 import type { ManifestSource } from "./types.js";
@@ -39,4 +42,55 @@ export async function rewriteManifest(
     },
     options,
   );
+}
+
+export interface VerifiedManifest {
+  readonly topHash: string;
+  /** A source in canonical layout: the original, or a sorted copy when the original was not. */
+  readonly source: ManifestSource;
+  /** The sorted copy's path, when one had to be made (the caller removes it). */
+  readonly copyPath?: string;
+}
+
+/**
+ * Check that a manifest hashes to `expected` (the top hash that named it) and give a source that
+ * can then be read in one pass. A manifest out of quilt3's layout is rewritten once to `copyPath`.
+ */
+export async function verifyManifest(
+  source: ManifestSource,
+  expected: string,
+  copyPath: string,
+  options: CanonicalOptions = {},
+): Promise<VerifiedManifest> {
+  let attempts = 0;
+  const topHash = await withCanonicalManifest(
+    source,
+    async ({ header, entries }) => {
+      attempts += 1;
+      const hasher = new TopHasher(header);
+      for await (const entry of entries) hasher.add(entry);
+      return hasher.digest();
+    },
+    options,
+  );
+  if (topHash !== expected) {
+    throw new IntegrityError(
+      "TOP_HASH_MISMATCH",
+      `The manifest named ${expected} hashes to ${topHash}: it is not the package it claims to be.`,
+      { hint: "The registry is corrupt or was tampered with; nothing was read from it. Fetch the package again from a trusted registry." },
+    );
+  }
+  if (attempts === 1) return { topHash, source };
+  const handles: FileHandle[] = [];
+  try {
+    await rewriteManifest(source, async () => {
+      await Promise.all(handles.splice(0).map((h) => h.close()));
+      const handle = await open(copyPath, "w");
+      handles.push(handle);
+      return async (chunk: Buffer) => void (await handle.appendFile(chunk));
+    }, options);
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+  }
+  return { topHash, source: fileSource(copyPath), copyPath };
 }

@@ -2,21 +2,29 @@ import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { inspect } from "node:util";
 import { UsageError } from "../errors/index.js";
 import type { HashPool } from "../hash/index.js";
 import { fromPlain, type PyObject, type PyValue } from "../json/index.js";
 import {
   assertValidLogicalKey,
   encodeManifest,
+  pyRepr,
   pyTruthy,
   type DirMeta,
   type EntryHash,
   type WriteResult,
 } from "../manifest/index.js";
 import { compareLogicalKeys } from "../sort/index.js";
-import { formatPhysicalKey } from "../storage/physical-key.js";
+import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
 import { hashMissing } from "./hash-entries.js";
+import { pushEntryToLocalRegistry, type DataOutcome } from "./push-local.js";
+import { Registry } from "../registry/registry.js";
+import { Package } from "./package.js";
+import { validatePackageName } from "../registry/names.js";
+import { LocalStorage } from "../storage/index.js";
+import { createReadStream } from "node:fs";
 import { OpLog } from "./op-log.js";
 import type { PendingEntry } from "./ops.js";
 import { resolveEntries } from "./resolve.js";
@@ -43,6 +51,51 @@ export interface BuildOptions {
 export interface BuiltManifest extends WriteResult {
   /** The manifest file, in the builder's temp folder until the builder is disposed. */
   readonly path: string;
+}
+
+export interface PushDataOptions {
+  readonly registry: Registry;
+  /** The package name: data goes to `<registry>/<name>/<logical key>`, as quilt3 lays it out. */
+  readonly name: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: { files: number; bytes: number }) => void;
+  /** Told about each entry as its data lands (or is found there already). */
+  readonly onEntry?: (logicalKey: string, outcome: DataOutcome, from: string, to: string) => void;
+}
+
+export interface PushDataResult {
+  readonly copied: number;
+  readonly exists: number;
+  readonly referenced: number;
+  readonly bytes: number;
+}
+
+export interface PushManifestOptions {
+  readonly registry: Registry;
+  readonly name: string;
+  readonly message?: string | null;
+  readonly tags?: readonly string[];
+  /** Replace `latest` even if it moved since this builder's parent revision (quilt3 `force`). */
+  readonly force?: boolean;
+  /** Write nothing when the new top hash already is `latest`. */
+  readonly dedupe?: boolean;
+  /** Allow entries that point at local files outside the registry (the guard rail of the seed). */
+  readonly allowLocalFiles?: boolean;
+  /** Injectable clock (unix seconds) for tests. */
+  readonly now?: () => number;
+  readonly signal?: AbortSignal;
+}
+
+export interface PushManifestResult {
+  readonly name: string;
+  readonly topHash: string;
+  readonly registry: string;
+  readonly manifestKey: string;
+  readonly timestamp: string;
+  readonly pointers: readonly string[];
+  readonly deduped: boolean;
+  readonly entries: number;
+  readonly bytes: number;
 }
 
 export interface SetDirOptions extends Pick<WalkOptions, "exclude" | "quiltignore"> {
@@ -74,14 +127,37 @@ export class PackageBuilder {
   private readonly ops: OpLog;
   private workDir: string | undefined;
   private builds = 0;
+  /** Top hashes this builder descends from, per package name (quilt3's parent tracking, PR #5180). */
+  private readonly parents = new Map<string, string[]>();
+  /** Bumped by every change, so a push can tell whether the builder still matches it. */
+  private revision = 0;
+  private lastPush: { registry: Registry; name: string; topHash: string; revision: number } | undefined;
+  private lastBuild: { topHash: string; revision: number } | undefined;
+  /** What was added from where, for the summary (the seed's `contents`); a folder is one line. */
+  private readonly contents: { logical: string; source: string }[] = [];
 
-  constructor(private readonly options: BuilderOptions = {}) {
+  /** The name given at creation (the seed's `PackageBuilder("bucket/dataset")`), if any. */
+  name: string | undefined;
+
+  constructor(private readonly options: BuilderOptions & { name?: string } = {}) {
     this.ops = new OpLog(options.tmpDir ?? tmpdir());
+    if (options.name !== undefined) validatePackageName(options.name);
+    this.name = options.name;
+  }
+
+  private changed(logical?: string, source?: string): void {
+    this.revision += 1;
+    if (logical !== undefined && source !== undefined) {
+      const at = this.contents.findIndex((c) => c.logical === logical);
+      if (at >= 0) this.contents.splice(at, 1);
+      if (this.contents.length < CONTENT_LINES) this.contents.push({ logical, source });
+    }
   }
 
   /** Package-level user metadata (quilt3 `set_meta`). */
   setMeta(meta: MetaInput): this {
     this.header.set("user_meta", toPy(meta));
+    this.changed();
     return this;
   }
 
@@ -100,6 +176,7 @@ export class PackageBuilder {
     const file = await localFile(pk.path);
     const entryMeta: PyObject = meta === undefined || meta === null ? new Map() : new Map([["user_meta", toPy(meta)]]);
     await this.ops.append({ op: "put", entry: { logicalKey, ...file, meta: entryMeta } });
+    this.changed(logicalKey, source);
     return this;
   }
 
@@ -113,6 +190,7 @@ export class PackageBuilder {
       ? { logicalKey, physicalKey, size: entry.size, hash: entry.hash, meta }
       : { logicalKey, physicalKey, size: entry.size, meta };
     await this.ops.append({ op: "put", entry: pending });
+    this.changed(logicalKey, physicalKey);
     return this;
   }
 
@@ -134,6 +212,7 @@ export class PackageBuilder {
       const physicalKey = formatPhysicalKey({ kind: "file", path: file.realPath });
       await this.ops.append({ op, entry: { logicalKey, physicalKey, size: file.size, meta: new Map() } });
     }
+    this.changed(root ? "./" : `${dir}/`, path.endsWith("/") ? path : `${path}/`);
     return this;
   }
 
@@ -141,6 +220,7 @@ export class PackageBuilder {
   async setEntryMeta(logicalKey: string, meta: MetaInput): Promise<this> {
     assertValidLogicalKey(logicalKey);
     await this.ops.append({ op: "set-meta", logicalKey, userMeta: toPy(meta) });
+    this.changed();
     return this;
   }
 
@@ -149,6 +229,7 @@ export class PackageBuilder {
     const path = trimSlashes(dir);
     assertValidLogicalKey(path);
     this.dirMeta.set(path, toPy(meta));
+    this.changed();
     return this;
   }
 
@@ -161,6 +242,7 @@ export class PackageBuilder {
     for (const dir of [...this.dirMeta.keys()]) {
       if (dir === key || dir.startsWith(key + "/")) this.dirMeta.delete(dir);
     }
+    this.changed();
     return this;
   }
 
@@ -215,7 +297,177 @@ export class PackageBuilder {
       throw error;
     }
     if (!result) throw new Error("manifest encoder ended without a result");
+    this.lastBuild = { topHash: result.topHash, revision: this.revision };
     return { ...result, path };
+  }
+
+  /** Record that this builder's content descends from `topHash` of `name` (browse, or a push). */
+  addParent(name: string, topHash: string): void {
+    const list = this.parents.get(name) ?? [];
+    if (!list.includes(topHash)) list.push(topHash);
+    this.parents.set(name, list);
+  }
+
+  /**
+   * Copy every entry that points at a local file into the registry (`<name>/<logical key>`) and
+   * repoint it there; entries already in the registry, or remote, are left as they are. Data is
+   * hashed on the way (all cores), so the manifest built next needs no second read.
+   */
+  async pushData(options: PushDataOptions): Promise<PushDataResult> {
+    validatePackageName(options.name);
+    assertLocalRegistry(options.registry);
+    const totals = { copied: 0, exists: 0, referenced: 0, bytes: 0 };
+    // The pass reads the operation log, so the new locations are gathered apart (spilling to
+    // disk past a limit, like the log) and appended after it.
+    const updates = new OpLog(this.options.tmpDir ?? tmpdir());
+    const entries = hashMissing(this.pendingEntries(options.signal), {
+      ...(this.options.pool === undefined ? {} : { pool: this.options.pool }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    for await (const entry of entries) {
+      const pushed = await pushEntryToLocalRegistry(entry, options.registry, options.name);
+      totals[pushed.outcome] += 1;
+      if (pushed.outcome === "copied") totals.bytes += entry.size;
+      options.onEntry?.(entry.logicalKey, pushed.outcome, pushed.source, pushed.entry.physicalKey);
+      if (pushed.outcome !== "referenced") await updates.append({ op: "put", entry: pushed.entry });
+    }
+    try {
+      for await (const op of updates.replay()) await this.ops.append(op);
+    } finally {
+      await updates.dispose();
+    }
+    const destination = options.registry.storage instanceof LocalStorage ? options.registry.storage.pathOf(options.name) : options.name;
+    for (const line of this.contents) {
+      if (line.source.startsWith("s3://")) continue;
+      line.source = `${destination}/${line.logical === "./" ? "" : line.logical}`;
+    }
+    this.changed();
+    return totals;
+  }
+
+  /**
+   * Build the manifest and register it: `.quilt/packages/<top hash>`, then the timestamp pointer,
+   * `latest` and tags, in quilt3's order, refusing (unless `allowLocalFiles`) entries that still
+   * point at local files, and (unless `force`) a `latest` that moved since this builder's parent.
+   */
+  async pushManifest(options: PushManifestOptions): Promise<PushManifestResult> {
+    validatePackageName(options.name);
+    assertLocalRegistry(options.registry);
+    if (!options.allowLocalFiles) await this.assertNoLocalFiles(options.registry, options.signal);
+    const built = await this.build({
+      ...(options.message === undefined ? {} : { message: options.message }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const registry = options.registry;
+    const result = await registry.pushManifest(
+      options.name,
+      built.topHash,
+      async (key) => void (await registry.storage.write(key, createReadStream(built.path), { ifNoneMatch: true })),
+      {
+        ...(options.tags === undefined ? {} : { tags: options.tags }),
+        ...(options.force ? {} : { parents: this.parents.get(options.name) ?? [] }),
+        ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }),
+        ...(options.now === undefined ? {} : { now: options.now }),
+      },
+    );
+    this.addParent(options.name, built.topHash);
+    this.lastPush = { registry, name: options.name, topHash: built.topHash, revision: this.revision };
+    return {
+      name: options.name,
+      topHash: built.topHash,
+      registry: registry.url,
+      manifestKey: result.manifestKey,
+      timestamp: result.timestamp,
+      pointers: result.pointers,
+      deduped: result.deduped,
+      entries: built.entries,
+      bytes: built.bytes,
+    };
+  }
+
+  /** `pushData` then `pushManifest`, in that order (the seed's `push_data_and_manifest`). */
+  async push(options: PushManifestOptions & Omit<PushDataOptions, "signal">): Promise<PushManifestResult & { data: PushDataResult }> {
+    const data = await this.pushData(options);
+    return { ...(await this.pushManifest(options)), data };
+  }
+
+  private async assertNoLocalFiles(registry: Registry, signal?: AbortSignal): Promise<void> {
+    const root = registry.storage instanceof LocalStorage ? registry.storage.root : undefined;
+    for await (const entry of this.pendingEntries(signal)) {
+      if (!entry.physicalKey.startsWith("file:")) continue;
+      const path = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false }).path;
+      if (root !== undefined && (path === root || path.startsWith(root.endsWith("/") ? root : root + "/"))) continue;
+      throw new UsageError(
+        "LOCAL_FILES_IN_MANIFEST",
+        `Manifest contains pointers to local files (${pyRepr(entry.logicalKey)} -> ${entry.physicalKey}). ` +
+          "Use push-data to first push those files to the registry or --force-allow-local-files if this is intentional",
+        { hint: "Run `quilt push-data` (library: pushData) first, or allow local files explicitly." },
+      );
+    }
+  }
+
+  /**
+   * The builder as a `Package`, with the seed's guard rails: refused while entries point at local
+   * files (unless `allowLocalFiles`) or while the manifest is not in a registry (unless
+   * `allowLocalManifest`, which registers it in a private registry in the builder's temp folder).
+   */
+  async toPackage(options: { allowLocalFiles?: boolean; allowLocalManifest?: boolean } = {}): Promise<Package> {
+    const pushed = this.lastPush;
+    if (pushed && pushed.revision === this.revision) {
+      return Package.browse(`${pushed.name}@${pushed.topHash}`, { registry: pushed.registry });
+    }
+    if (!options.allowLocalFiles && (await this.hasLocalFiles())) {
+      throw new UsageError(
+        "LOCAL_FILES_IN_MANIFEST",
+        "Manifest contains pointers to local files. Use pushData() to first push those files to a registry or use allowLocalFiles: true if this is intentional",
+        { hint: "Call pushData({registry, name}) first." },
+      );
+    }
+    if (!options.allowLocalManifest) {
+      throw new UsageError(
+        "MANIFEST_NOT_PUSHED",
+        "The manifest has not been pushed to a remote repository. Use pushManifest() to first push the manifest or use allowLocalManifest: true if this is intentional",
+        { hint: "Call pushManifest({registry, name}) first." },
+      );
+    }
+    const registry = new Registry(new LocalStorage(join(await this.ensureWorkDir(), "registry")));
+    const name = this.name ?? "local/package";
+    const result = await this.pushManifest({ registry, name, allowLocalFiles: true, force: true });
+    return Package.browse(`${name}@${result.topHash}`, { registry });
+  }
+
+  /** The seed's REPL view: name, top hash or "pre-manifest", where the manifest is, contents. */
+  toString(): string {
+    const built = this.lastBuild?.revision === this.revision ? this.lastBuild.topHash : undefined;
+    const pushed = this.lastPush?.revision === this.revision ? this.lastPush : undefined;
+    const manifest = pushed
+      ? `${pushed.registry.url}/${pushed.registry.manifestKey(pushed.topHash)}`
+      : built
+        ? "local"
+        : "pre-manifest";
+    const width = Math.max(0, ...this.contents.map((c) => c.logical.length + 2));
+    const lines = this.contents.map((c) => `    ${JSON.stringify(c.logical).padEnd(width)} -> ${JSON.stringify(localize(c.source))}`);
+    return [
+      "PackageBuilder(",
+      `  name: ${JSON.stringify(this.name ?? null)},`,
+      `  tophash: ${JSON.stringify(built ?? "pre-manifest")},`,
+      `  manifest: ${JSON.stringify(manifest)},`,
+      "  contents: [",
+      ...lines,
+      ...(this.contents.length >= CONTENT_LINES ? ["    ..."] : []),
+      "  ]",
+      ")",
+    ].join("\n");
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  private async hasLocalFiles(): Promise<boolean> {
+    for await (const entry of this.pendingEntries()) if (entry.physicalKey.startsWith("file:")) return true;
+    return false;
   }
 
   /** Remove the builder's temp files (spilled operations, built manifests). */
@@ -228,6 +480,24 @@ export class PackageBuilder {
   private async ensureWorkDir(): Promise<string> {
     this.workDir ??= await mkdtemp(join(this.options.tmpDir ?? tmpdir(), "quiltkit-build-"));
     return this.workDir;
+  }
+}
+
+const CONTENT_LINES = 50;
+
+/** Sources shown relative to the working folder when they are below it, as the seed shows them. */
+function localize(source: string): string {
+  if (source.includes("://")) return source;
+  const rel = relative(process.cwd(), source);
+  if (rel.startsWith("..") || rel === "") return source;
+  return `./${rel}${source.endsWith("/") && !rel.endsWith("/") ? "/" : ""}`;
+}
+
+function assertLocalRegistry(registry: Registry): void {
+  if (!(registry.storage instanceof LocalStorage)) {
+    throw new UsageError("S3_NOT_AVAILABLE", `Cannot push to ${registry.url}: this build has no S3 storage yet.`, {
+      hint: "Push to a local registry (a folder path or file:// URL) for now.",
+    });
   }
 }
 

@@ -11,3 +11,11 @@ export {
 export type { PendingEntry } from "./ops.js";
 export { walkDir, type DirFile, type WalkOptions } from "./walk-dir.js";
 export { QuiltIgnore, fnmatchRegExp } from "./quiltignore.js";
+export { Package, type BrowseOptions, type LsItem, type LsResult } from "./package.js";
+export { openRegistry, isLocalRegistry } from "./registries.js";
+export type {
+  PushDataOptions,
+  PushDataResult,
+  PushManifestOptions,
+  PushManifestResult,
+} from "./builder.js";

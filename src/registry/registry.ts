@@ -81,6 +81,14 @@ export interface PushManifestOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Move `latest` to this revision (default true). */
   readonly setLatest?: boolean;
+  /**
+   * quilt3's conflict rule: when given, `latest` (read under the package lock, just before the
+   * pointers are written) must be absent or one of these top hashes, the revisions the pushed
+   * package descends from; otherwise `ConflictError` PACKAGE_LATEST_MOVED. Absent: no check (`--force`).
+   */
+  readonly parents?: readonly string[];
+  /** quilt3 `dedupe`: when `latest` already is this top hash, write no pointer at all. */
+  readonly dedupe?: boolean;
 }
 
 export interface PushManifestResult {
@@ -93,6 +101,8 @@ export interface PushManifestResult {
   readonly timestamp: string;
   /** Every pointer written, in order: the timestamp, `latest`, then the tags. */
   readonly pointers: readonly string[];
+  /** True when `dedupe` found this revision already `latest` and wrote nothing. */
+  readonly deduped: boolean;
 }
 
 export interface DeletePointersResult {
@@ -317,6 +327,17 @@ export class Registry {
     }
 
     return this.lock(name, async () => {
+      const latest = await this.currentLatest(name);
+      if (options.dedupe && latest === topHash) {
+        return { name, topHash, manifestKey, manifestWritten, timestamp: "", pointers: [], deduped: true };
+      }
+      if (options.parents !== undefined && latest !== undefined && !options.parents.includes(latest)) {
+        throw new ConflictError(
+          "PACKAGE_LATEST_MOVED",
+          `${name} in ${this.url} has moved on: its latest revision is ${latest}, which this package does not descend from.`,
+          { hint: "Browse the latest revision and apply your changes to it, or push with --force to replace latest anyway." },
+        );
+      }
       const body = Buffer.from(topHash, "ascii");
       let seconds = clockSeconds(now);
       for (let attempt = 1; ; attempt++) {
@@ -344,8 +365,18 @@ export class Registry {
         await this.writePointer(name, pointer, topHash);
         pointers.push(pointer);
       }
-      return { name, topHash, manifestKey, manifestWritten, timestamp, pointers };
+      return { name, topHash, manifestKey, manifestWritten, timestamp, pointers, deduped: false };
     });
+  }
+
+  /** The top hash `latest` points at, or undefined for a new package. */
+  private async currentLatest(name: string): Promise<string | undefined> {
+    try {
+      return await this.readPointer(name, LATEST);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /** quilt3 `shorten_top_hash`: the shortest prefix (at least 7 digits) no other manifest shares. */

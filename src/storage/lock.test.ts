@@ -92,7 +92,7 @@ describe("withLock", () => {
     expect(readdirSync(join(path, ".."))).toEqual([]); // no .break guard left
   });
 
-  it("does not break a fresh lock of a live process on another host", async () => {
+  it("judges a fresh lock from another host by its age only, never by its pid", async () => {
     const path = freshPath();
     mkdirSync(join(path, ".."), { recursive: true });
     writeFileSync(path, JSON.stringify({ pid: deadPid(), host: "elsewhere", time: new Date().toISOString(), token: "x" }));

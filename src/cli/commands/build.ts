@@ -1,0 +1,116 @@
+import type { Command } from "commander";
+import { NotFoundError } from "../../errors/index.js";
+import { HashPool } from "../../hash/index.js";
+import { PackageBuilder } from "../../package/index.js";
+import { validatePackageName, LATEST } from "../../registry/names.js";
+import type { Registry } from "../../registry/registry.js";
+import type { CliContext } from "../context.js";
+import { createProgress } from "../progress.js";
+import { parseMetaFlag, REGISTRY_HELP, registryOf, type RegistryFlag } from "./common.js";
+
+/** Our own state folder inside an installed folder or workspace: never part of a package. */
+export const STATE_DIR = ".quiltkit";
+
+interface BuildFlags {
+  message?: string;
+  meta?: string;
+}
+
+/** A builder holding `dir` as quilt3's `set_dir('.', dir, meta)` does. */
+async function builderForDir(context: CliContext, dir: string, flags: BuildFlags, pool: HashPool, name?: string): Promise<PackageBuilder> {
+  const builder = new PackageBuilder({
+    pool,
+    maxRecordSize: context.config.maxRecordSize,
+    ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
+    ...(name === undefined ? {} : { name }),
+  });
+  context.onExit(() => builder.dispose());
+  const meta = parseMetaFlag(flags.meta);
+  await builder.setDir(".", dir, { exclude: [STATE_DIR], ...(meta === undefined ? {} : { meta }) });
+  return builder;
+}
+
+function withPool(context: CliContext): HashPool {
+  const pool = new HashPool();
+  context.onExit(() => pool.close());
+  return pool;
+}
+
+export function registerBuild(program: Command, context: CliContext): void {
+  program
+    .command("hash")
+    .description("Print the top hash a folder would have as a package (quilt3's, for the same message and metadata).")
+    .argument("<dir>", "the folder")
+    .option("-m, --message <text>", "the commit message (part of the top hash)")
+    .option("--meta <json>", "package metadata, as JSON")
+    .addHelpText("after", "\nExample:\n  $ quilt hash ./dataset\n  18b6a77a6ab31d304f03e01561fbc755b44746b376bcd85e6d226948876470b3")
+    .action(async (dir: string, flags: BuildFlags) => {
+      const builder = await builderForDir(context, dir, flags, withPool(context));
+      const progress = createProgress("Hashing", {}, context.output.json);
+      const built = await builder.build({ message: flags.message ?? null, signal: context.signal, onProgress: (p) => progress.update(p) });
+      progress.stop();
+      if (context.output.json) context.output.data({ topHash: built.topHash, entries: built.entries });
+      else context.output.text(built.topHash);
+    });
+
+  program
+    .command("push")
+    .description("Push a folder as a new revision of a package: data, then manifest, then pointers.")
+    .argument("<name>", "ns/name")
+    .requiredOption("--dir <dir>", "the folder to push")
+    .option("-m, --message <text>", "the commit message")
+    .option("--meta <json>", "package metadata, as JSON")
+    .option("-t, --tag <tag>", "also point this tag at the new revision")
+    .option("--force", "replace latest even if it moved since it was read")
+    .option("--dedupe", "write nothing if the new revision already is latest")
+    .option("--registry <url>", REGISTRY_HELP)
+    .addHelpText("after", "\nExample:\n  $ quilt push user/dataset --dir ./dataset -m 'first version' -t v1")
+    .action(async (name: string, flags: BuildFlags & RegistryFlag & { dir: string; tag?: string; force?: boolean; dedupe?: boolean }) => {
+      validatePackageName(name);
+      const registry = registryOf(context, flags);
+      const builder = await builderForDir(context, flags.dir, flags, withPool(context), name);
+      const parent = await currentLatest(registry, name);
+      if (parent !== undefined) builder.addParent(name, parent);
+      const quiet = context.output.json;
+      if (!quiet) context.output.text(`Pushing ${flags.dir} to ${registry.url}/${name}/...`);
+      const progress = createProgress("Pushing data", {}, quiet);
+      const data = await builder.pushData({ registry, name, signal: context.signal, onProgress: (p) => progress.update(p) });
+      progress.stop();
+      if (!quiet) {
+        context.output.text(`Data: ${data.copied} copied (${data.bytes} bytes), ${data.exists} already there (data exists, skipping), ${data.referenced} referenced`);
+        context.output.text("Building manifest...");
+      }
+      const result = await builder.pushManifest({
+        registry,
+        name,
+        message: flags.message ?? null,
+        signal: context.signal,
+        ...(flags.tag === undefined ? {} : { tags: [flags.tag] }),
+        ...(flags.force ? { force: true } : {}),
+        ...(flags.dedupe ? { dedupe: true } : {}),
+      });
+      if (quiet) {
+        context.output.data({ ...result, data });
+        return;
+      }
+      context.output.text(`Tophash: ${result.topHash}`);
+      if (result.deduped) {
+        context.output.text(`Skipping since package with hash ${result.topHash} already exists`);
+        return;
+      }
+      context.output.text(`Pushing manifest to ${registry.url}/${result.manifestKey}`);
+      const short = await registry.shortHash(result.topHash);
+      for (const pointer of result.pointers.filter((p) => p !== result.timestamp)) {
+        context.output.text(`Linking ${name}:${pointer} to manifest ${short}`);
+      }
+    });
+}
+
+async function currentLatest(registry: Registry, name: string): Promise<string | undefined> {
+  try {
+    return await registry.readPointer(name, LATEST);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}

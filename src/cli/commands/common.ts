@@ -1,0 +1,45 @@
+import { parsePyJson, type PyValue } from "../../json/index.js";
+import { UsageError } from "../../errors/index.js";
+import { Package } from "../../package/index.js";
+import { openRegistry } from "../../package/registries.js";
+import type { Registry } from "../../registry/registry.js";
+import type { CliContext } from "../context.js";
+
+export interface RegistryFlag {
+  registry?: string;
+}
+
+/** `--registry`, else QUILT_REGISTRY / the config file / our default folder (read in loadConfig). */
+export function registryUrl(context: CliContext, flags: RegistryFlag): string {
+  return flags.registry ?? context.config.registry;
+}
+
+export function registryOf(context: CliContext, flags: RegistryFlag): Registry {
+  return openRegistry(registryUrl(context, flags));
+}
+
+/** Open the package a handle names; the handle's own registry wins over `--registry`. */
+export async function browse(context: CliContext, handle: string, flags: RegistryFlag): Promise<Package> {
+  const pkg = await Package.browse(handle, {
+    registry: registryUrl(context, flags),
+    signal: context.signal,
+    ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
+  });
+  context.onExit(() => pkg.close());
+  return pkg;
+}
+
+/** `--meta JSON`, parsed with Python's meaning (quilt3's CLI uses json.loads). */
+export function parseMetaFlag(text: string | undefined): PyValue | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parsePyJson(text);
+  } catch (error) {
+    throw new UsageError("META_INVALID", `--meta is not valid JSON: ${(error as Error).message}`, {
+      hint: `Give a JSON value, e.g. --meta '{"source": "lab"}'.`,
+      cause: error,
+    });
+  }
+}
+
+export const REGISTRY_HELP = "registry: a folder, file:// URL or s3://BUCKET (default: QUILT_REGISTRY, the config, or $QUILT_HOME/registry)";

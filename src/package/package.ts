@@ -1,0 +1,295 @@
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { IntegrityError, NotFoundError, StorageError, UsageError } from "../errors/index.js";
+import { verifyBytes } from "../hash/index.js";
+import { toPlain, type PyObject, type PyValue } from "../json/index.js";
+import {
+  pyRepr,
+  readCanonical,
+  readManifestRecords,
+  verifyManifest,
+  type DirMeta,
+  type ManifestEntry,
+  type ManifestSource,
+} from "../manifest/index.js";
+import { parseHandle } from "../registry/handle.js";
+import type { Registry } from "../registry/registry.js";
+import { parsePhysicalKey } from "../storage/physical-key.js";
+import { isLocalRegistry, openRegistry } from "./registries.js";
+import { PackageBuilder, type BuilderOptions } from "./builder.js";
+
+export interface BrowseOptions {
+  /** The registry: a folder path, a `file://` URL, or an opened `Registry`. */
+  readonly registry?: string | Registry;
+  readonly tag?: string;
+  /** A top hash, or a prefix of at least 6 hex digits. */
+  readonly hash?: string;
+  /** Where a sorted copy of an out-of-order manifest is kept while the package is open. */
+  readonly tmpDir?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface LsResult {
+  /** Files directly in the folder. */
+  readonly files: ManifestEntry[];
+  /** Sub-folders, as logical keys ending in `/`. */
+  readonly dirs: string[];
+}
+
+export type LsItem = { readonly kind: "file"; readonly entry: ManifestEntry } | { readonly kind: "dir"; readonly logicalKey: string };
+
+/**
+ * A package revision, immutable: what `browse` opens. Its manifest was checked against its top
+ * hash when opened; entries are then streamed from it on demand, never held whole in memory.
+ */
+export class Package {
+  private constructor(
+    readonly name: string,
+    readonly registry: Registry,
+    readonly topHash: string,
+    readonly header: PyObject,
+    private readonly source: ManifestSource,
+    private readonly cleanup: string | undefined,
+  ) {}
+
+  /** Open `name` (or a full handle) at a tag, a hash, or `latest`, and verify its top hash. */
+  static async browse(nameOrHandle: string, options: BrowseOptions = {}): Promise<Package> {
+    const defaultRegistry = typeof options.registry === "string" ? options.registry : undefined;
+    const handle = parseHandle(nameOrHandle, defaultRegistry === undefined ? {} : { defaultRegistry });
+    const registry = typeof options.registry === "object" ? options.registry : openRegistry(requireRegistry(handle.registry));
+    const request = { name: handle.name, ...pick(handle.tag ?? options.tag, "tag"), ...pick(handle.hash ?? options.hash, "hash") };
+    const topHash = await registry.resolve(request);
+    const raw: ManifestSource = () => registry.storage.read(registry.manifestKey(topHash), signalOf(options));
+    const work = await mkdtemp(join(options.tmpDir ?? tmpdir(), "quiltkit-pkg-"));
+    try {
+      const verified = await verifyManifest(raw, topHash, join(work, "manifest.jsonl"), {
+        ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+        ...signalOf(options),
+      });
+      const header = await readHeader(verified.source);
+      return new Package(handle.name, registry, topHash, header, verified.source, work);
+    } catch (error) {
+      await rm(work, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** The commit message of this revision. */
+  get message(): string | null {
+    const message = this.header.get("message");
+    return typeof message === "string" ? message : null;
+  }
+
+  /** Package-level user metadata, as plain JS (quilt3 `pkg.meta`: `{}` when absent). */
+  get meta(): unknown {
+    return toPlain(this.header.get("user_meta") ?? new Map());
+  }
+
+  /** Every entry under `prefix` (a folder `a/b/`, or `''` for all), in tree-walk order, streamed. */
+  async *entries(options: { prefix?: string; signal?: AbortSignal } = {}): AsyncGenerator<ManifestEntry> {
+    const prefix = options.prefix ?? "";
+    const manifest = await readCanonical(this.source, signalOf(options));
+    let inside = false;
+    for await (const entry of manifest.entries) {
+      this.checkPhysicalKey(entry);
+      if (entry.logicalKey.startsWith(prefix)) {
+        inside = true;
+        yield entry;
+      } else if (inside) {
+        // Tree-walk order keeps a folder's keys together: past them, nothing more can match.
+        return;
+      }
+    }
+  }
+
+  /** Directory-metadata lines of the manifest. */
+  async dirMeta(): Promise<readonly DirMeta[]> {
+    return (await readCanonical(this.source)).dirs;
+  }
+
+  /** One entry by logical key; `NotFoundError` when there is none. */
+  async entry(logicalKey: string): Promise<ManifestEntry> {
+    for await (const entry of this.entries({ prefix: logicalKey })) {
+      if (entry.logicalKey === logicalKey) return entry;
+    }
+    throw new NotFoundError("ENTRY_NOT_FOUND", `${this.name}@${this.topHash.slice(0, 10)} has no entry ${pyRepr(logicalKey)}.`, {
+      hint: `List the package's files with \`quilt ls ${this.name}\`.`,
+    });
+  }
+
+  /** The files and sub-folders directly in a folder, streamed (a folder may hold millions). */
+  async *lsItems(folder = ""): AsyncGenerator<LsItem> {
+    const prefix = folder === "" || folder.endsWith("/") ? folder : folder + "/";
+    let lastDir: string | undefined;
+    for await (const entry of this.entries({ prefix })) {
+      const rest = entry.logicalKey.slice(prefix.length);
+      const slash = rest.indexOf("/");
+      if (slash < 0) {
+        yield { kind: "file", entry };
+        continue;
+      }
+      const dir = prefix + rest.slice(0, slash + 1);
+      // A folder's entries are contiguous in tree-walk order, so each shows up once here.
+      if (dir !== lastDir) yield { kind: "dir", logicalKey: dir };
+      lastDir = dir;
+    }
+  }
+
+  /** `ls` as the seed has it: files and folders directly in `folder`. */
+  async ls(folder = ""): Promise<LsResult> {
+    const files: ManifestEntry[] = [];
+    const dirs: string[] = [];
+    for await (const item of this.lsItems(folder)) {
+      if (item.kind === "file") files.push(item.entry);
+      else dirs.push(item.logicalKey);
+    }
+    return { files, dirs };
+  }
+
+  /** An entry's bytes, checked against its hash. */
+  async getBytes(logicalKey: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const entry = await this.entry(logicalKey);
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.readEntry(entry, options.signal)) chunks.push(Buffer.from(chunk));
+    const bytes = Buffer.concat(chunks);
+    const check = verifyBytes(bytes, entry.hash);
+    if (!check.ok) throw hashMismatch(entry, check.actual);
+    return bytes;
+  }
+
+  async getText(logicalKey: string): Promise<string> {
+    return (await this.getBytes(logicalKey)).toString("utf8");
+  }
+
+  /** An entry parsed as JSON (plain JS values). */
+  async getJson(logicalKey: string): Promise<unknown> {
+    const text = await this.getText(logicalKey);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new UsageError("ENTRY_NOT_JSON", `${pyRepr(logicalKey)} is not valid JSON.`, { cause: error });
+    }
+  }
+
+  /** An entry's user metadata (`meta.user_meta`), as plain JS; `{}` when it has none. */
+  async getMetadata(logicalKey: string): Promise<unknown> {
+    const entry = await this.entry(logicalKey);
+    return toPlain(entry.meta.get("user_meta") ?? new Map<string, PyValue>());
+  }
+
+  /** The package's `README.md`, as text (quilt3 `readme()`). */
+  async readme(): Promise<string> {
+    try {
+      return await this.getText("README.md");
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new NotFoundError("README_NOT_FOUND", `${this.name} has no README.md.`, {
+          hint: "A package's README is the entry README.md at its root.",
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** Entry count and total bytes, in one streaming pass. */
+  async stats(): Promise<{ entries: number; bytes: number }> {
+    let entries = 0;
+    let bytes = 0;
+    for await (const entry of this.entries()) {
+      entries += 1;
+      bytes += entry.size;
+    }
+    return { entries, bytes };
+  }
+
+  /** The bytes of an entry, unverified (callers verify): local files now, S3 with the S3 storage. */
+  readEntry(entry: ManifestEntry, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+    const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
+    if (pk.kind === "file") return createReadStream(pk.path, signal === undefined ? {} : { signal });
+    throw new StorageError("S3_NOT_AVAILABLE", `Cannot read ${entry.physicalKey}: this build has no S3 storage yet.`, {
+      hint: "Use packages whose data is in local folders for now.",
+    });
+  }
+
+  /**
+   * A builder holding this revision's content (the seed's `to_package_builder`): header, folder
+   * metadata and every entry, streamed in; a later push checks `latest` against this revision.
+   */
+  async toBuilder(options: BuilderOptions = {}): Promise<PackageBuilder> {
+    const builder = new PackageBuilder({ ...options, name: this.name });
+    // All keys, message too: quilt3 keeps the browsed dict, and build() updates message in place.
+    for (const [key, value] of this.header) builder.header.set(key, value);
+    for (const dir of await this.dirMeta()) builder.setDirMeta(dir.logicalKey, dir.meta);
+    for await (const entry of this.entries()) {
+      await builder.setEntry(entry.logicalKey, entry);
+    }
+    builder.addParent(this.name, this.topHash);
+    return builder;
+  }
+
+  /** Release the temp files of this package (a sorted copy of an out-of-order manifest). */
+  async close(): Promise<void> {
+    if (this.cleanup) await rm(this.cleanup, { recursive: true, force: true });
+  }
+
+  /** The seed's REPL view: name, top hash, where the manifest is, first entries. */
+  toString(): string {
+    return [
+      "Package(",
+      `  name: ${JSON.stringify(this.name)},`,
+      `  tophash: ${JSON.stringify(this.topHash)},`,
+      `  manifest: ${JSON.stringify(`${this.registry.url}/${this.registry.manifestKey(this.topHash)}`)},`,
+      `  message: ${JSON.stringify(this.message)}`,
+      ")",
+    ].join("\n");
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  /** `file://` keys are honoured only from local registries (a remote one could point at ~/.ssh). */
+  private checkPhysicalKey(entry: ManifestEntry): void {
+    if (entry.physicalKey.startsWith("file:") && !isLocalRegistry(this.registry)) {
+      throw new IntegrityError(
+        "REMOTE_MANIFEST_LOCAL_KEY",
+        `${this.name} from ${this.registry.url} points entry ${pyRepr(entry.logicalKey)} at a local file (${entry.physicalKey}).`,
+        { hint: "A remote package may not reference files on this machine; it was refused. Ask its author to push the data." },
+      );
+    }
+  }
+}
+
+async function readHeader(source: ManifestSource): Promise<PyObject> {
+  for await (const record of readManifestRecords(source())) {
+    if (record.kind === "header") return record.header;
+  }
+  throw new IntegrityError("MANIFEST_EMPTY", "The manifest has no header line.");
+}
+
+function requireRegistry(registry: string | undefined): string {
+  if (registry !== undefined) return registry;
+  throw new UsageError("REGISTRY_MISSING", "No registry given for this package.", {
+    hint: "Pass a registry (--registry URL, QUILT_REGISTRY) or use a full handle such as s3://BUCKET/ns/name.",
+  });
+}
+
+function hashMismatch(entry: ManifestEntry, actual: string): IntegrityError {
+  return new IntegrityError(
+    "HASH_MISMATCH",
+    `${pyRepr(entry.logicalKey)} (${entry.physicalKey}) does not match its hash: expected ${entry.hash.type} ${entry.hash.value}, got ${actual}.`,
+    { hint: "The data changed after the package was made; nothing was returned. Re-push the package or restore the file." },
+  );
+}
+
+function pick<K extends string>(value: string | undefined, key: K): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {
+  return options.signal === undefined ? {} : { signal: options.signal };
+}

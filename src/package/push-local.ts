@@ -1,0 +1,88 @@
+import { copyFile, link, mkdir, rm, stat } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { randomBytes } from "node:crypto";
+import { StorageError } from "../errors/index.js";
+import { verifyFile } from "../hash/index.js";
+import type { ManifestEntry } from "../manifest/index.js";
+import type { Registry } from "../registry/registry.js";
+import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
+import { LocalStorage } from "../storage/index.js";
+
+export type DataOutcome = "copied" | "exists" | "referenced";
+
+export interface PushedEntry {
+  readonly entry: ManifestEntry;
+  readonly outcome: DataOutcome;
+  /** Where the data was before the push. */
+  readonly source: string;
+}
+
+/**
+ * Copy one entry's local file into a local registry at `<ns>/<name>/<logical key>`, as quilt3
+ * lays out pushed data. A local folder keeps no object versions, so a file that an earlier
+ * revision points to is never overwritten: identical data is reused ("data exists"), different
+ * data goes to `<ns>/<name>/.versions/<hash>/<logical key>` instead.
+ */
+export async function pushEntryToLocalRegistry(entry: ManifestEntry, registry: Registry, name: string): Promise<PushedEntry> {
+  const storage = registry.storage;
+  if (!(storage instanceof LocalStorage)) throw new Error("pushEntryToLocalRegistry needs a local registry");
+  const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
+  if (pk.kind !== "file" || isInside(storage.root, pk.path)) {
+    return { entry, outcome: "referenced", source: entry.physicalKey };
+  }
+  const plain = storage.pathOf(`${name}/${entry.logicalKey}`);
+  for (const target of [plain, storage.pathOf(`${name}/.versions/${hashDir(entry)}/${entry.logicalKey}`)]) {
+    const placed = await place(pk.path, target, entry);
+    if (placed) {
+      const physicalKey = formatPhysicalKey({ kind: "file", path: target });
+      return { entry: { ...entry, physicalKey }, outcome: placed, source: entry.physicalKey };
+    }
+  }
+  throw new StorageError("PUSH_DATA_CONFLICT", `Both ${plain} and its versioned twin hold other data than ${entry.physicalKey}.`, {
+    hint: "Someone edited files inside the registry folder; restore them or push under another name.",
+  });
+}
+
+/** Put `source` at `target` unless something else is there: "copied", "exists" (same data), or undefined. */
+async function place(source: string, target: string, entry: ManifestEntry): Promise<DataOutcome | undefined> {
+  if (await holdsEntry(target, entry)) return "exists";
+  if (await exists(target)) return undefined;
+  await mkdir(dirname(target), { recursive: true });
+  const temp = join(dirname(target), `.quiltkit-tmp-${randomBytes(6).toString("hex")}`);
+  try {
+    await copyFile(source, temp);
+    const check = await verifyFile(temp, entry.hash);
+    if (!check.ok || check.size !== entry.size) {
+      throw new StorageError("SOURCE_CHANGED", `${source} changed after it was hashed (logical key ${entry.logicalKey}).`, {
+        hint: "Rebuild the package so its hashes match the files, then push again.",
+      });
+    }
+    // link() fails if the target appeared meanwhile: never overwrite, even racing another push.
+    await link(temp, target);
+    return "copied";
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return (await holdsEntry(target, entry)) ? "exists" : undefined;
+    throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+async function holdsEntry(path: string, entry: ManifestEntry): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile() || info.size !== entry.size) return false;
+  return (await verifyFile(path, entry.hash)).ok;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep);
+}
+
+function hashDir(entry: ManifestEntry): string {
+  return Buffer.from(entry.hash.value, entry.hash.type === "SHA256" ? "hex" : "base64").toString("hex").slice(0, 16);
+}

@@ -1,0 +1,124 @@
+/**
+ * The planning pass shared by install and force-match: read the entries once, refuse any unsafe
+ * key, bad size or unknown hash type, map keys to target paths (sub-tree installs), check that
+ * no two targets collide on a portable filesystem, and keep the entries for the writing pass
+ * (a spill file, or the caller's re-openable source).
+ */
+import type { HashType } from "../hash/index.js";
+import { fileFolderConflict, throwIfAborted } from "./errors.js";
+import { assertPathKey, checkCollisions, checkedEntry, installTarget } from "./keys.js";
+import { readSpill, SpillWriter, type SpillDir } from "./spill.js";
+import type { EntryRef, EntrySource } from "./types.js";
+import { join } from "node:path";
+import { IntegrityError } from "../errors/index.js";
+
+/** One file to place: its logical key, its path relative to the destination, and its source. */
+export interface Item {
+  readonly key: string;
+  readonly target: string;
+  readonly physicalKey: string;
+  readonly size: number;
+  readonly type: HashType;
+  readonly value: string;
+}
+
+type ItemRecord = [key: string, target: string, physicalKey: string, size: number, type: HashType, value: string];
+
+function toRecord(i: Item): ItemRecord {
+  return [i.key, i.target, i.physicalKey, i.size, i.type, i.value];
+}
+
+function fromRecord(r: ItemRecord): Item {
+  return { key: r[0], target: r[1], physicalKey: r[2], size: r[3], type: r[4], value: r[5] };
+}
+
+export function entryOf(item: Item): EntryRef {
+  return { logicalKey: item.key, physicalKey: item.physicalKey, size: item.size, hash: { type: item.type, value: item.value } };
+}
+
+export interface ScanOptions {
+  /** Logical sub-tree to keep (already validated). */
+  prefix?: string;
+  tmpDir?: string;
+  signal?: AbortSignal;
+  sortMemoryBytes?: number;
+  /** Sees every kept item, in input order, before the pass ends. */
+  onItem?: (item: Item) => Promise<void> | void;
+}
+
+export interface Scan {
+  files: number;
+  bytes: number;
+  /** Reads the kept items again, in input order. */
+  readonly items: (signal?: AbortSignal) => AsyncIterable<Item>;
+}
+
+export function iterate<E>(source: EntrySource<E & EntryRef>): AsyncIterable<E & EntryRef> | Iterable<E & EntryRef> {
+  return typeof source === "function" ? source() : source;
+}
+
+/** Runs the pass. With a one-shot source, items are spilled into `spillDir`. */
+export async function scanEntries(source: EntrySource, spillDir: SpillDir, options: ScanOptions): Promise<Scan> {
+  const reopen = typeof source === "function";
+  const spill = reopen ? undefined : await SpillWriter.create<ItemRecord>(join(spillDir.path, "entries.jsonl"));
+  const prefix = options.prefix;
+  let files = 0;
+  let bytes = 0;
+  let single: string | undefined;
+  let inTree: string | undefined;
+  const pairs = async function* (): AsyncGenerator<{ key: string; target: string }> {
+    for await (const entry of iterate(source)) {
+      throwIfAborted(options.signal, "planning");
+      const item = itemOf(entry, prefix);
+      if (item === undefined) continue;
+      if (item.key === prefix) single = item.key;
+      else if (prefix !== undefined) inTree ??= item.key;
+      if (single !== undefined && inTree !== undefined) throw fileFolderConflict(single, inTree);
+      files++;
+      bytes += item.size;
+      await spill?.write(toRecord(item));
+      await options.onItem?.(item);
+      yield { key: item.key, target: item.target };
+    }
+  };
+  try {
+    await checkCollisions(pairs(), { tmpDir: options.tmpDir, signal: options.signal, maxBytesInMemory: options.sortMemoryBytes });
+    await spill?.close();
+  } catch (error) {
+    await spill?.abandon();
+    throw error;
+  }
+  const items = spill
+    ? (signal?: AbortSignal) => mapSpill(spill.path, signal)
+    : (signal?: AbortSignal) => reread(source, prefix, files, signal);
+  return { files, bytes, items };
+}
+
+/** Checks one entry (every entry, kept or not) and maps it to an item, or `undefined` outside the sub-tree. */
+function itemOf(entry: EntryRef, prefix: string | undefined): Item | undefined {
+  assertPathKey(entry.logicalKey);
+  const type = checkedEntry(entry);
+  const target = installTarget(entry.logicalKey, prefix);
+  if (target === undefined) return undefined;
+  return { key: entry.logicalKey, target, physicalKey: entry.physicalKey, size: entry.size, type, value: entry.hash.value };
+}
+
+async function* mapSpill(path: string, signal: AbortSignal | undefined): AsyncGenerator<Item> {
+  for await (const r of readSpill<ItemRecord>(path, signal)) yield fromRecord(r);
+}
+
+/** The re-opened source, checked again entry by entry; a source that grew is refused. */
+async function* reread(source: EntrySource, prefix: string | undefined, planned: number, signal: AbortSignal | undefined): AsyncGenerator<Item> {
+  let n = 0;
+  for await (const entry of iterate(source)) {
+    throwIfAborted(signal, "reading entries");
+    const item = itemOf(entry, prefix);
+    if (item === undefined) continue;
+    if (++n > planned) {
+      throw new IntegrityError("TRANSFER_SOURCE_CHANGED", `The entries changed since planning: ${n} files now, ${planned} planned.`, {
+        hint: "A re-openable entry source must yield the same entries each time; plan again.",
+      });
+    }
+    yield item;
+  }
+}
