@@ -65,9 +65,9 @@ function writeBigFiles(dir, count, size) {
   return files;
 }
 
-/** Single-thread read(2) speed of the files from the page cache, 4 MiB reads like the pool. */
+/** Single-thread read(2) speed of the files from the page cache, 1 MiB reads like the pool. */
 function readOnly(files) {
-  const buf = Buffer.allocUnsafeSlow(4 * MiB);
+  const buf = Buffer.allocUnsafeSlow(MiB);
   return speeds(() => {
     let total = 0;
     for (const { path } of files) {

@@ -26,6 +26,10 @@ const DIR_BYTES = 64;
 const RUN_BYTES = 24;
 const SAMPLE_BYTES = 16;
 
+// Keys and paths are cut out of 1 MiB chunk strings; V8 keeps the whole chunk alive behind a
+// slice, so anything kept past the current line must be copied first (this cost 3 GB of RSS).
+const own = (s) => Buffer.from(s, "utf8").toString("utf8");
+
 const sizeOfLine = (l) => {
   const i = l.indexOf('"size": ') + 8;
   return Number(l.slice(i, l.indexOf(",", i)));
@@ -72,7 +76,7 @@ async function build() {
         const rest = top.path === "" ? dir : dir.slice(top.path.length + 1);
         const name = rest.split("/", 1)[0];
         closeRun(top, offset);
-        stack.push(newDir(top.path === "" ? name : `${top.path}/${name}`, offset, preorder++));
+        stack.push(newDir(own(top.path === "" ? name : `${top.path}/${name}`), offset, preorder++));
       }
       const d = stack.at(-1);
       if (d.runStart < 0) {
@@ -87,7 +91,7 @@ async function build() {
       d.subFiles++;
       d.subBytes += size;
       if (offset >= nextSample) {
-        samples.push({ offset, ordinal, key });
+        samples.push({ offset, ordinal, key: own(key) });
         nextSample = (Math.floor(offset / blockBytes) + 1) * blockBytes;
       }
       offset += bytes;

@@ -3,6 +3,8 @@ import { loadConfig } from "../config/index.js";
 import { EXIT_CODES, InterruptedError, UsageError } from "../errors/index.js";
 import { registerBrowse } from "./commands/browse.js";
 import { registerBuild } from "./commands/build.js";
+import { registerConfig } from "./commands/config.js";
+import { registerFiles } from "./commands/files.js";
 import { registerManifest } from "./commands/manifest.js";
 import { registerRegistry } from "./commands/registry.js";
 import type { CliContext } from "./context.js";
@@ -36,7 +38,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       onExit: (cleanup) => void cleanups.push(cleanup),
     };
     await buildProgram(context).parseAsync([...argv], { from: "user" });
-    return EXIT_CODES.ok;
+    // diff, verify and status set exit code 1 when they found differences.
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT_CODES.ok;
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error, json);
     return reportError(error, json);
@@ -59,8 +62,10 @@ function buildProgram(context: CliContext): Command {
     })
     .addHelpText("after", EXIT_HELP);
   registerBrowse(program, context);
+  registerFiles(program, context);
   registerBuild(program, context);
   registerRegistry(program, context);
+  registerConfig(program, context);
   registerManifest(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;

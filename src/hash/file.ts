@@ -10,7 +10,7 @@ import { assertUnchanged, OPEN_FLAGS, READ_BUFFER_BYTES, shrank, snapshot, type 
 import { normalizeTypes, type FileHashes, type HashOptions } from "./types.js";
 
 export interface HashFileOptions extends HashOptions {
-  /** Bytes per read (default 4 MiB). */
+  /** Bytes per read (default 1 MiB). */
   bufferSize?: number;
 }
 

@@ -22,7 +22,7 @@ import type { FileHashes, HashOptions } from "./types.js";
 export interface HashPoolOptions {
   /** Worker threads (default `os.availableParallelism()`). */
   size?: number;
-  /** Read buffer per worker (default 4 MiB). */
+  /** Read buffer per worker (default 1 MiB); files up to this size are hashed in one shot. */
   bufferSize?: number;
   /** Files this large or larger are split across workers (default 128 MiB). */
   splitAt?: number;
@@ -111,7 +111,8 @@ export class HashPool implements PoolLink {
     if (this.queue.length > 0 && !this.slots.some((s) => s.alive)) {
       const units = this.queue;
       this.queue = [];
-      this.abandon(units, new StorageError("HASH_WORKER_FAILED", "No hash worker thread could be started"));
+      const cause = this.slots.find((s) => s.failure)?.failure;
+      this.abandon(units, cause ?? new StorageError("HASH_WORKER_FAILED", "No hash worker thread could be started"));
     }
   }
 

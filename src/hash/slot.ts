@@ -5,7 +5,7 @@
  * considered unstartable and the slot is retired.
  */
 import type { Worker } from "node:worker_threads";
-import { StorageError, type QuiltError } from "../errors/index.js";
+import { QuiltError, StorageError } from "../errors/index.js";
 import type { Task, WorkerInit, WorkerReply } from "./protocol.js";
 import { spawnHashWorker } from "./spawn.js";
 
@@ -22,6 +22,8 @@ export class WorkerSlot {
   private lastError: unknown;
   private closing = false;
   alive = true;
+  /** Why the slot was retired, if it was. */
+  failure: QuiltError | undefined;
 
   constructor(
     private readonly init: WorkerInit,
@@ -34,7 +36,13 @@ export class WorkerSlot {
   }
 
   send(task: Task, handler: TaskHandler): void {
-    const worker = (this.worker ??= this.start());
+    let worker: Worker;
+    try {
+      worker = this.worker ??= this.start();
+    } catch (err) {
+      this.retire(err instanceof QuiltError ? err : workerFailed("Cannot start a hash worker thread", err));
+      return handler.onFail(this.failure!);
+    }
     this.pending.set(task.id, handler);
     if (this.pending.size === 1) worker.ref();
     worker.postMessage(task);
@@ -74,14 +82,15 @@ export class WorkerSlot {
   private onExit(worker: Worker, code: number): void {
     if (this.closing || worker !== this.worker) return;
     this.worker = undefined;
-    this.alive = this.replied;
-    this.failPending(
-      new StorageError("HASH_WORKER_FAILED", `Hash worker thread exited (code ${code})`, {
-        hint: this.replied ? "A file in the batch may have crashed it; retry." : "The worker could not start.",
-        cause: this.lastError,
-      }),
-    );
+    const error = workerFailed(`Hash worker thread exited (code ${code})`, this.lastError, this.replied);
+    if (!this.replied) this.retire(error);
+    this.failPending(error);
     this.onChange();
+  }
+
+  private retire(error: QuiltError): void {
+    this.alive = false;
+    this.failure = error;
   }
 
   private failPending(error: QuiltError): void {
@@ -89,4 +98,11 @@ export class WorkerSlot {
     this.pending.clear();
     for (const h of handlers) h.onFail(error);
   }
+}
+
+function workerFailed(message: string, cause: unknown, hadWorked = false): StorageError {
+  return new StorageError("HASH_WORKER_FAILED", message, {
+    hint: hadWorked ? "A file in the batch may have crashed it; retry." : "The worker thread could not start.",
+    cause,
+  });
 }

@@ -20,8 +20,11 @@ export interface Snapshot {
  */
 export const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
-/** Default read size: large reads amortize syscalls; 4 MiB is past the throughput knee. */
-export const READ_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Default read size. Past 128 KiB the syscall overhead is gone; 1 MiB measured 2-4% less CPU
+ * per byte (read + hash) than 4 MiB here, the copied data still being in cache when hashed.
+ */
+export const READ_BUFFER_BYTES = 1024 * 1024;
 
 export function snapshot(path: string, st: Stats): Snapshot {
   if (!st.isFile()) throw notAFile(path);

@@ -31,11 +31,22 @@ let cachedLoaderUrl: string | undefined;
 
 function devLoaderUrl(): string {
   if (cachedLoaderUrl === undefined) {
-    const typescript = pathToFileURL(createRequire(import.meta.url).resolve("typescript")).href;
+    const typescript = pathToFileURL(resolveTypescript()).href;
     const hooks = dataUrl(hooksSource(typescript));
     cachedLoaderUrl = dataUrl(`import { register } from "node:module"; register(${JSON.stringify(hooks)});`);
   }
   return cachedLoaderUrl;
+}
+
+function resolveTypescript(): string {
+  try {
+    return createRequire(import.meta.url).resolve("typescript");
+  } catch (err) {
+    throw new StorageError("HASH_WORKER_MISSING", "Running from TypeScript sources, but `typescript` is not installed", {
+      hint: "Install dev dependencies (npm ci), or use the compiled package (npm run build).",
+      cause: err,
+    });
+  }
 }
 
 function dataUrl(source: string): string {

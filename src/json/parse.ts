@@ -1,7 +1,8 @@
 /**
  * A JSON parser with exactly CPython 3.11 `json.loads` semantics (C scanner, strict mode), written
- * for the manifest hot path: one pass of `charCodeAt`, strings without escapes taken with one
- * `slice`, small ints built without going through a string.
+ * for the manifest hot path: recursive descent over `charCodeAt`; when the text has no backslash
+ * and no control character (one regex test), strings are found with `indexOf` and taken with one
+ * `slice`; small ints are built without going through a string.
  *
  * The scanner state lives in module variables rather than an object because parsing is
  * synchronous and never re-entered, and plain variables are the cheapest state V8 has.

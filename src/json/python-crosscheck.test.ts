@@ -127,6 +127,11 @@ const { text: jsonText } = fc.letrec<{ text: string; array: string; object: stri
 }));
 const document = fc.tuple(ws, jsonText, ws).map((p) => p.join(""));
 
+/** Objects past the insertion-sort size, keys often astral or above U+E000. */
+const bigObject = fc
+  .uniqueArray(fc.oneof(keyLit, fc.constantFrom('"\ue000"', '"\ud83d"', '"\ud83d\ude00a"', '"\uffff"', '"\ud7ff"')), { minLength: 10, maxLength: 30 })
+  .map((keys) => "{" + keys.map((k, i) => `${k}: ${i}`).join(", ") + "}");
+
 const noise = fc.constantFrom(..."{}[]\",:\\0123456789-+.eEntfNIu \n", "\u0001", "\u001f", "\u007f", "\ud800", "\udc00", "😀", "\ufeff", "\\u", "\\ud83d", "1e", "-0", "]]", "}}");
 const mutated = fc
   .tuple(document, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 2 }), noise), { minLength: 1, maxLength: 3 }))
@@ -189,6 +194,7 @@ function comparable(ours: TextVerdict, python: TextVerdict): TextVerdict {
 const texts = [
   ...fc.sample(document, { numRuns: 3000, seed: 20240611 }),
   ...fc.sample(mutated, { numRuns: 2500, seed: 7 }),
+  ...fc.sample(bigObject, { numRuns: 300, seed: 8 }),
   ...fixed,
 ];
 const floats = [

@@ -79,6 +79,14 @@ describe("key order in the hashed JSON (§2.2)", () => {
       '{"":1,"10":1,"9":1,"Z":1,"_":1,"a":1,"e\\u0301":1,"\\u00e9":1,"\\uff01bang":1,"\\ud83d\\ude00grin":1}';
     expect(dumpsHash(v)).toBe(`{"a":${expectedInner},"z":[${expectedInner}]}`);
   });
+  it("sorts large key sets too, with and without surrogates", () => {
+    const keys = Array.from({ length: 40 }, (_, i) => String.fromCharCode(0x61 + ((i * 7) % 26)) + i);
+    const plain = new Map(keys.map((k) => [k, null]));
+    expect([...(parsePyJson(dumpsHash(plain)) as Map<string, PyValue>).keys()]).toEqual([...keys].sort());
+    const withAstral = new Map([...keys, "\ud83d\ude00", "\uffff", "\ue000x"].map((k) => [k, null]));
+    const order = [...(parsePyJson(dumpsHash(withAstral)) as Map<string, PyValue>).keys()];
+    expect(order.slice(-3)).toEqual(["\ue000x", "\uffff", "\ud83d\ude00"]);
+  });
   it("keeps insertion order in the manifest encoder", () => {
     const v = parsePyJson('{"b": 1, "10": 2, "a": 3, "9": 4}');
     expect(dumpsManifest(v)).toBe('{"b": 1, "10": 2, "a": 3, "9": 4}');

@@ -19,3 +19,5 @@ export type {
   PushManifestOptions,
   PushManifestResult,
 } from "./builder.js";
+export { STATE_DIR, readInstalledState, type InstalledState } from "./installed.js";
+export type { InstallOptionsOf as InstallOptions, CompareOptionsOf as CompareOptions, ForceMatchOptionsOf as ForceMatchOptions } from "./package.js";

@@ -20,6 +20,19 @@ import type { Registry } from "../registry/registry.js";
 import { parsePhysicalKey } from "../storage/physical-key.js";
 import { isLocalRegistry, openRegistry } from "./registries.js";
 import { PackageBuilder, type BuilderOptions } from "./builder.js";
+import { STATE_DIR, writeInstalledState } from "./installed.js";
+import {
+  compareDir,
+  diffEntries,
+  forceMatch,
+  install,
+  type CompareDirResult,
+  type DifferenceKind,
+  type ExecuteInstallOptions,
+  type ForceMatchOptions,
+  type ForceMatchResult,
+  type InstallResult,
+} from "../transfer/index.js";
 
 export interface BrowseOptions {
   /** The registry: a folder path, a `file://` URL, or an opened `Registry`. */
@@ -30,6 +43,32 @@ export interface BrowseOptions {
   /** Where a sorted copy of an out-of-order manifest is kept while the package is open. */
   readonly tmpDir?: string;
   readonly signal?: AbortSignal;
+}
+
+export interface InstallOptionsOf {
+  /** Only this logical sub-tree (a folder) or file. */
+  readonly path?: string;
+  readonly concurrency?: number;
+  readonly tmpDir?: string;
+  /** fsync each file before its rename (slower; default off: a rerun re-checks every file's hash). */
+  readonly durable?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ExecuteInstallOptions["onProgress"];
+}
+
+export interface CompareOptionsOf {
+  readonly extraFilesOk?: boolean;
+  readonly tmpDir?: string;
+  readonly signal?: AbortSignal;
+  readonly onDifference?: (kind: DifferenceKind, key: string) => void;
+}
+
+export interface ForceMatchOptionsOf {
+  readonly dryRun?: boolean;
+  readonly tmpDir?: string;
+  readonly durable?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onChange?: ForceMatchOptions["onChange"];
 }
 
 export interface LsResult {
@@ -207,11 +246,90 @@ export class Package {
   }
 
   /** The bytes of an entry, unverified (callers verify): local files now, S3 with the S3 storage. */
-  readEntry(entry: ManifestEntry, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+  readEntry(entry: Pick<ManifestEntry, "physicalKey">, signal?: AbortSignal): AsyncIterable<Uint8Array> {
     const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
     if (pk.kind === "file") return createReadStream(pk.path, signal === undefined ? {} : { signal });
     throw new StorageError("S3_NOT_AVAILABLE", `Cannot read ${entry.physicalKey}: this build has no S3 storage yet.`, {
       hint: "Use packages whose data is in local folders for now.",
+    });
+  }
+
+  /**
+   * Install the package (or the sub-tree `path`) into `dest`: every file written under a temp
+   * name, checked against its hash, then renamed into place; files already there and intact are
+   * skipped, so running it again finishes an interrupted install. Records the origin in
+   * `dest/.quiltkit/`. Refuses, before writing anything, keys that would escape `dest`, symlinks
+   * in it, keys that collide on case-insensitive filesystems, and a lack of free space.
+   */
+  async install(dest: string, options: InstallOptionsOf = {}): Promise<InstallResult> {
+    const result = await install(() => this.entries(signalOf(options)), dest, {
+      readEntry: (entry, signal) => this.readEntry(entry, signal),
+      // A folder may be given as `train/`; the install plan takes the logical key `train`.
+      ...(options.path === undefined ? {} : { path: options.path.replace(/\/+$/, "") }),
+      ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...signalOf(options),
+      fsync: options.durable ?? false,
+    });
+    await writeInstalledState(dest, {
+      registry: this.registry.url,
+      name: this.name,
+      topHash: this.topHash,
+      path: options.path ?? "",
+      installedAt: new Date().toISOString(),
+    });
+    return result;
+  }
+
+  /** The seed's name for `install`. */
+  copy(dest: string, options: InstallOptionsOf = {}): Promise<InstallResult> {
+    return this.install(dest, options);
+  }
+
+  /**
+   * Compare a folder with the package (quilt3 `verify`): `added` files are in the folder only,
+   * `deleted` in the package only, `modified` differ in size or hash. `.quiltkit/` is left out.
+   */
+  async verify(dir: string, options: CompareOptionsOf = {}): Promise<CompareDirResult> {
+    return compareDir(() => this.entries(signalOf(options)), dir, {
+      exclude: [STATE_DIR],
+      ...(options.extraFilesOk === undefined ? {} : { extraFilesOk: options.extraFilesOk }),
+      ...(options.onDifference === undefined ? {} : { onDifference: options.onDifference }),
+      ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+      ...signalOf(options),
+    });
+  }
+
+  /**
+   * What changed from this package to `other` (another package, or a folder): keys added,
+   * modified (size, hash or metadata; not physical keys, as quilt3) and deleted.
+   */
+  async diff(other: Package | string, options: CompareOptionsOf = {}): Promise<{ added: string[]; modified: string[]; deleted: string[] }> {
+    if (typeof other === "string") {
+      const result = await this.verify(other, options);
+      return { added: result.added, modified: result.modified, deleted: result.deleted };
+    }
+    const result = await diffEntries(this.entries(signalOf(options)), other.entries(signalOf(options)), {
+      ...(options.onDifference === undefined ? {} : { onDifference: options.onDifference }),
+      ...signalOf(options),
+    });
+    return { added: result.added, modified: result.modified, deleted: result.deleted };
+  }
+
+  /**
+   * Make `dir` match the package with the least work: fetch only missing or changed files, remove
+   * extra ones (not `.quiltkit/`), and report each change; `dryRun` only reports.
+   */
+  async forceMatch(dir: string, options: ForceMatchOptionsOf = {}): Promise<ForceMatchResult> {
+    return forceMatch(() => this.entries(signalOf(options)), dir, {
+      exclude: [STATE_DIR],
+      readEntry: (entry, signal) => this.readEntry(entry, signal),
+      dryRun: options.dryRun ?? false,
+      ...(options.onChange === undefined ? {} : { onChange: options.onChange }),
+      ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+      ...signalOf(options),
+      fsync: options.durable ?? false,
     });
   }
 

@@ -7,12 +7,12 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ConflictError, NotFoundError } from "../errors/index.js";
+import { ConflictError, NotFoundError, QuiltError } from "../errors/index.js";
 import { HashPool, type HashOutcome, type HashType } from "../hash/index.js";
 import { walkDir } from "../package/walk-dir.js";
 import { compareLogicalKeys, externalSort } from "../sort/index.js";
 import { Channel } from "./bounded.js";
-import { errnoOf, notSorted, throwIfAborted } from "./errors.js";
+import { errnoOf, interrupted, notSorted, throwIfAborted } from "./errors.js";
 import { assertPathKey, checkedEntry } from "./keys.js";
 import { iterate } from "./scan.js";
 import type { DifferenceKind, EntryRef, EntrySource } from "./types.js";
@@ -115,16 +115,14 @@ class HashLanes {
   private failure: { error: unknown } | undefined;
   private pool: HashPool | undefined;
   private readonly stop = new AbortController();
+  private readonly onAbort = (): void => this.stop.abort(this.options.signal?.reason);
 
   constructor(
     private readonly options: JoinOptions,
     private readonly handle: (outcome: HashOutcome<HashItem>) => Promise<void>,
   ) {
-    const signal = options.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) this.stop.abort(signal.reason);
-      else signal.addEventListener("abort", () => this.stop.abort(signal.reason), { once: true });
-    }
+    if (options.signal?.aborted === true) this.onAbort();
+    else options.signal?.addEventListener("abort", this.onAbort, { once: true });
   }
 
   async submit(item: HashItem): Promise<void> {
@@ -152,6 +150,7 @@ class HashLanes {
   }
 
   private async close(): Promise<void> {
+    this.options.signal?.removeEventListener("abort", this.onAbort);
     if (this.options.pool === undefined) await this.pool?.close();
   }
 
@@ -246,6 +245,7 @@ export async function joinDir(
     report();
   } catch (error) {
     await lanes.abandon();
+    if (options.signal?.aborted === true && !(error instanceof QuiltError)) throw interrupted(`comparing ${dir}`, options.signal.reason);
     throw error;
   } finally {
     await pkg.return(undefined);

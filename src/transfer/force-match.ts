@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ConflictError } from "../errors/index.js";
 import { pyRepr } from "../manifest/index.js";
-import { joinDir, type JoinOptions } from "./compare-dir.js";
+import { joinDir, type CompareProgress, type JoinOptions } from "./compare-dir.js";
 import { DestGuard } from "./dest-guard.js";
 import { badOption, errnoOf, noSpace, throwIfAborted, writeFailed } from "./errors.js";
 import { freeBytes, realDest, writeItems } from "./install.js";
@@ -32,7 +32,9 @@ export interface ForceMatchChange {
   size?: number;
 }
 
-export interface PlanForceMatchOptions extends JoinOptions {
+export interface PlanForceMatchOptions extends Omit<JoinOptions, "onProgress"> {
+  /** Progress of the comparison. */
+  onPlanProgress?: (progress: CompareProgress) => void;
   /** Check free space for the bytes to fetch (default true). */
   checkSpace?: boolean;
 }
@@ -107,7 +109,10 @@ function itemOfChange(r: ForceMatchRecord): ChangeItem | undefined {
   return { kind: r[0], key: r[1], target: r[1], physicalKey: r[2], size: r[3], type: r[4], value: r[5] };
 }
 
-/** The read-only pass: validates, compares, and lists the changes. */
+/**
+ * The read-only pass: validates the entries (as `planInstall`), compares the folder, checks links
+ * and free space, and lists the changes. Entries must come in tree-walk order (the merge-join).
+ */
 export async function planForceMatch(entries: EntrySource, dir: string, options: PlanForceMatchOptions = {}): Promise<ForceMatchPlan> {
   const root = await realDest(dir);
   const exclude = options.exclude ?? [];
@@ -144,7 +149,7 @@ export async function planForceMatch(entries: EntrySource, dir: string, options:
       await writer.write([kind, entry.logicalKey, entry.physicalKey, entry.size, entry.hash.type as Item["type"], entry.hash.value]);
     };
     try {
-      await joinDir(mapItems(scan.items(options.signal)), root, { ...options, missingDirOk: true }, {
+      await joinDir(mapItems(scan.items(options.signal)), root, { ...options, onProgress: options.onPlanProgress, missingDirOk: true }, {
         onlyInPackage: (entry) => fetch("add", entry),
         onlyInDir: async (rel) => {
           counts.remove++;
@@ -285,7 +290,7 @@ async function removeEmptyParents(path: string, root: string): Promise<number> {
   return removed;
 }
 
-export interface ForceMatchOptions extends PlanForceMatchOptions, Omit<ExecuteForceMatchOptions, "signal" | "onProgress"> {
+export interface ForceMatchOptions extends PlanForceMatchOptions, Omit<ExecuteForceMatchOptions, "signal"> {
   /** Plan only: return the changes without touching the folder. */
   dryRun?: boolean;
   /** Keep the changes in the result (default true); off, only `onChange` sees them. */
@@ -320,7 +325,6 @@ export async function forceMatch(entries: EntrySource, dir: string, options: For
     const changes: ForceMatchChange[] = [];
     const result = await executeForceMatch(plan, {
       ...options,
-      onProgress: undefined,
       onChange: (change) => {
         if (collect) changes.push(change);
         options.onChange?.(change);

@@ -9,14 +9,14 @@
  *    file (see write-file.ts), with bounded concurrency. Files already in place with the right
  *    size and hash are skipped, so running an interrupted install again finishes the job.
  */
-import { mkdir, realpath, statfs } from "node:fs/promises";
+import { mkdir, realpath, stat, statfs } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { hashFile, type HashPool } from "../hash/index.js";
 import { QuiltError } from "../errors/index.js";
 import { forEachBounded } from "./bounded.js";
 import { DestGuard } from "./dest-guard.js";
-import { badOption, errnoOf, noSpace, pathNotFound, throwIfAborted, writeFailed } from "./errors.js";
+import { badOption, errnoOf, noSpace, pathConflict, pathNotFound, throwIfAborted, writeFailed } from "./errors.js";
 import { pathKeyProblem } from "./keys.js";
 import { entryOf, scanEntries, type Item, type Scan } from "./scan.js";
 import { SpillDir } from "./spill.js";
@@ -39,8 +39,8 @@ export interface PlanInstallOptions {
   /** Check free space (default true). */
   checkSpace?: boolean;
   signal?: AbortSignal;
-  /** Planning progress: entries kept so far. */
-  onProgress?: (progress: { entries: number; bytes: number }) => void;
+  /** Planning progress: entries kept so far, with their bytes. */
+  onPlanProgress?: (progress: { entries: number; bytes: number }) => void;
 }
 
 export interface InstallPlan {
@@ -137,10 +137,10 @@ export async function planInstall(entries: EntrySource, dest: string, options: P
         else toWrite += item.size;
         seen++;
         seenBytes += item.size;
-        if (options.onProgress !== undefined && (seen & 1023) === 0) options.onProgress({ entries: seen, bytes: seenBytes });
+        if (options.onPlanProgress !== undefined && (seen & 1023) === 0) options.onPlanProgress({ entries: seen, bytes: seenBytes });
       },
     });
-    options.onProgress?.({ entries: scan.files, bytes: scan.bytes });
+    options.onPlanProgress?.({ entries: scan.files, bytes: scan.bytes });
     if (prefix !== undefined && scan.files === 0) throw pathNotFound(prefix);
     const available = options.checkSpace === false ? undefined : await freeBytes(root);
     if (available !== undefined && toWrite > available) throw noSpace(root, toWrite, available);
@@ -249,15 +249,21 @@ async function inPlace(path: string, item: Item, signal: AbortSignal, pool: Hash
   }
 }
 
-/** `dest` made absolute, with links resolved when it exists (a linked destination is the caller's choice). */
+/**
+ * `dest` made absolute, with links resolved when it exists (a linked destination is the caller's
+ * choice; links below it are not). An existing destination must be a folder.
+ */
 export async function realDest(dest: string): Promise<string> {
   const abs = resolve(dest);
+  let real: string;
   try {
-    return await realpath(abs);
+    real = await realpath(abs);
   } catch (error) {
     if (errnoOf(error) === "ENOENT") return abs;
     throw writeFailed(abs, "resolve", error);
   }
+  if (!(await stat(real)).isDirectory()) throw pathConflict(abs, undefined, "is not a folder");
+  return real;
 }
 
 /** Free bytes for unprivileged writers on the filesystem of `path` or its nearest existing parent. */

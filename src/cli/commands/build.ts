@@ -1,15 +1,13 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../errors/index.js";
 import { HashPool } from "../../hash/index.js";
-import { PackageBuilder } from "../../package/index.js";
+import { PackageBuilder, STATE_DIR } from "../../package/index.js";
 import { validatePackageName, LATEST } from "../../registry/names.js";
 import type { Registry } from "../../registry/registry.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseMetaFlag, REGISTRY_HELP, registryOf, type RegistryFlag } from "./common.js";
 
-/** Our own state folder inside an installed folder or workspace: never part of a package. */
-export const STATE_DIR = ".quiltkit";
 
 interface BuildFlags {
   message?: string;
