@@ -1,32 +1,127 @@
 // `npm run bench`: every benchmark, Quiltkit beside quilt3 in the same run. Reports ratios
-// (quilt3 time / ours: above 1 means we are faster), peak memory and bytes read; never a lone time.
-// Usage: npm run bench [-- NAME...]   (names: tophash, hash)
+// (quilt3 / ours: above 1 means we are faster or smaller), peak memory and bytes read; never a
+// lone time. Each bench's quilt3 half is optional: without quilt3 it says so and goes on.
+// Usage: npm run bench [-- NAME...]      names: tophash, hash, browse (default: all three)
+//        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,3000000)
+import { availableParallelism, cpus, loadavg } from "node:os";
 import { fmt } from "./lib/measure.mjs";
+
+const MiB = 2 ** 20;
+
+/** A plain-text table: first row is the header, columns padded, numbers right-aligned. */
+function table(rows) {
+  const cells = rows.map((r) => r.map((c) => (c === undefined || c === null ? "" : String(c))));
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r) => "  " + r.map((c, i) => (i > 0 && /^[\d.,x×n/a-]+$/.test(c) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
+  return [line(cells[0]), "  " + widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].map((l) => l.trimEnd());
+}
+
+const x = (r) => (Number.isFinite(r) ? `${fmt(r, 2)}x` : "n/a");
+const mib = (b) => fmt(b / MiB, 0);
 
 const BENCHES = {
   tophash: async () => {
     const { run } = await import("./tophash.mjs");
     const r = await run();
     const q = typeof r.quilt3 === "object" ? r.quilt3 : undefined;
+    const rows = [
+      ["", "wall s", "CPU s", "peak RSS MiB", "manifest read MiB"],
+      ["quiltkit topHashOf", fmt(r.quiltkit.seconds), fmt(r.quiltkit.cpuSeconds), fmt(r.quiltkit.peakRssMiB, 0), mib(r.quiltkit.bytesRead)],
+    ];
+    if (q) {
+      rows.push([`quilt3 ${q.version} Package.load().top_hash`, fmt(q.seconds), fmt(q.cpuSeconds), fmt(q.peakRssMiB, 0), mib(q.bytesRead)]);
+      rows.push(["quilt3 / quiltkit", x(r.speedup), x(r.cpuSpeedup), x(r.memoryRatio), "1.00x"]);
+    }
     return [
-      `top hash of a synthetic ${r.entries.toLocaleString("en")}-entry manifest (${fmt(r.manifestBytes / 2 ** 20, 0)} MiB)`,
-      `  quiltkit: ${fmt(r.quiltkit.seconds)} s, peak ${fmt(r.quiltkit.peakRssMiB, 0)} MiB, read ${fmt(r.quiltkit.bytesRead / 2 ** 20, 0)} MiB`,
-      q
-        ? `  quilt3 ${q.version}: ${fmt(q.seconds)} s, peak ${fmt(q.peakRssMiB, 0)} MiB, read ${fmt(q.bytesRead / 2 ** 20, 0)} MiB`
-        : `  quilt3: ${String(r.quilt3)}`,
-      q ? `  ratio: ${fmt(r.speedup, 1)}x faster, ${fmt(r.memoryRatio, 1)}x less memory, same top hash: ${r.sameTopHash}` : "",
+      `tophash: top hash of a synthetic ${r.entries.toLocaleString("en")}-entry manifest (${mib(r.manifestBytes)} MiB), one process each`,
+      ...table(rows),
+      q ? `  same top hash: ${r.sameTopHash}` : `  quilt3: ${String(r.quilt3)}`,
     ];
   },
+
   hash: async () => {
     const { run } = await import("./hash.mjs");
     const r = await run();
-    return ["file hashing", ...JSON.stringify(r, null, 2).split("\n").map((l) => "  " + l)];
+    const GiB = r.big.bytes / 1e9;
+    const q = typeof r.quilt3 === "object" ? r.quilt3 : undefined;
+    const ourBigSeconds = r.big.bytes / 1e9 / r.big.poolGBps;
+    const rows = [
+      ["measure", "value"],
+      ["raw SHA-256, 1 thread, in memory", `${fmt(r.rawSha256SingleThreadGBps)} GB/s`],
+      ["read(2) from page cache, 1 thread", `${fmt(r.readSingleThreadGBps)} GB/s`],
+      [`ceiling: SHA-256 x ${r.cores} cores`, `${fmt(r.ceilingGBps)} GB/s`],
+      [`ceiling: read + SHA-256 x ${r.cores} cores`, `${fmt(r.readHashCeilingGBps)} GB/s`],
+      [`HashPool, ${r.big.files} files, ${fmt(GiB, 2)} GB (sha2-256-chunked)`, `${fmt(r.big.poolGBps)} GB/s`],
+      ["  ratio to SHA-256 x cores ceiling", fmt(r.big.ratioToCeiling)],
+      ["  ratio to read + SHA-256 ceiling", fmt(r.big.ratioToReadHashCeiling)],
+      ["  CPU efficiency (1.00 = no overhead)", fmt(r.big.cpuEfficiency)],
+      ["HashPool, 3 hash types at once", `${fmt(r.big.poolAllThreeTypesGBps)} GB/s`],
+      ["hashFile on the main thread (no pool)", `${fmt(r.big.mainThreadHashFileGBps)} GB/s`],
+      [`HashPool, ${r.small.files.toLocaleString("en")} small files (2-6 KiB)`, `${fmt(r.small.poolSeconds)} s, ${r.small.poolFilesPerSecond.toLocaleString("en")} files/s`],
+      ["  CPU per small file", `${fmt(r.small.cpuMicrosecondsPerFile, 1)} µs`],
+      ["  hashFile serially on the main thread", `${fmt(r.small.mainThreadHashFileSeconds)} s`],
+      ["pool start-up", `${fmt(r.poolStartupSeconds, 3)} s`],
+      ["peak RSS of the whole bench process", `${fmt(r.peakRssMiB, 0)} MiB`],
+    ];
+    const lines = [`hash: file hashing (${r.cores} cores, load average ${r.loadAverage} at start)`, ...table(rows)];
+    if (q) {
+      lines.push(
+        ...table([
+          [`quilt3 ${q.note}`, "quilt3 s", "ours s", "quilt3 / ours"],
+          [`${r.big.files} big files`, fmt(q.bigBuildSeconds), fmt(ourBigSeconds), x(q.bigBuildSeconds / ourBigSeconds)],
+          [`${r.small.files.toLocaleString("en")} small files`, fmt(q.smallBuildSeconds), fmt(r.small.poolSeconds), x(q.smallBuildSeconds / r.small.poolSeconds)],
+        ]),
+        "  (quilt3's time also walks the folder and writes a manifest; ours is HashPool over a given file list)",
+      );
+    } else {
+      lines.push(`  quilt3: ${String(r.quilt3)}`);
+    }
+    return lines;
+  },
+
+  browse: async () => {
+    const { run } = await import("./browse.mjs");
+    const env = process.env.BENCH_BROWSE_SIZES;
+    const r = await run(env ? { sizes: env.split(",").map(Number) } : {});
+    const lines = [];
+    for (const s of r.results) {
+      lines.push(
+        `browse: ${s.entries.toLocaleString("en")}-entry package in a local registry (manifest ${mib(s.manifestBytes)} MiB), ` +
+          `load average ${s.loadAverage.before} -> ${s.loadAverage.after}`,
+      );
+      const rows = [["command", "wall s", "CPU s", "peak RSS MiB", "read MiB", "read / manifest"]];
+      const answers = [];
+      for (const [op, label] of [
+        ["show", ["quilt show", "browse + walk: count, size"]],
+        ["ls", [`quilt ls ${s.folder}/`, `browse + ['${s.folder}'].keys()`]],
+      ]) {
+        const row = s[op];
+        const side = (name, m) => [name, fmt(m.seconds), fmt(m.cpuSeconds), fmt(m.peakRssMiB, 0), mib(m.readBytes), fmt(m.readManifests)];
+        answers.push(`  ${op}: ${row.quiltkit.answer}` + (typeof row.quilt3 === "object" ? `; same answer from quilt3: ${row.sameAnswer}` : ""));
+        rows.push(side(`quiltkit ${label[0]}`, row.quiltkit));
+        if (typeof row.quilt3 === "object") {
+          rows.push(side(`quilt3 ${label[1]}`, row.quilt3));
+          rows.push([`  quilt3 / quiltkit`, x(row.speedup), x(row.cpuSpeedup), x(row.memoryRatio), x(row.quilt3.readBytes / row.quiltkit.readBytes)]);
+        } else {
+          rows.push([`quilt3: ${row.quilt3}`]);
+        }
+      }
+      lines.push(...table(rows), ...answers);
+    }
+    if (typeof r.quilt3 !== "string" || !r.quilt3.startsWith("not")) return lines;
+    return [...lines, `  quilt3: ${r.quilt3}`];
   },
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);
 for (const name of wanted) {
-  const bench = BENCHES[name];
-  if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(", ")}`);
-  for (const line of await bench()) if (line) console.log(line);
+  if (!BENCHES[name]) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(", ")}`);
+}
+console.log(
+  `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, ` +
+    `load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, ${new Date().toISOString()}`,
+);
+for (const name of wanted) {
+  console.log("");
+  for (const line of await BENCHES[name]()) if (line) console.log(line);
 }

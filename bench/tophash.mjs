@@ -31,6 +31,7 @@ export async function run({ entries = 1_000_000 } = {}) {
       result.quilt3 = { version, ...theirs, bytesRead: bytes };
       result.sameTopHash = theirs.stdout === ours.stdout;
       result.speedup = ratio(ours.seconds, theirs.seconds);
+      result.cpuSpeedup = ratio(ours.cpuSeconds, theirs.cpuSeconds);
       result.memoryRatio = ratio(ours.peakRssMiB, theirs.peakRssMiB);
     } else {
       result.quilt3 = "not installed (pip install quilt3==8.0.0)";

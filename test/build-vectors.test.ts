@@ -48,7 +48,7 @@ async function replay(ops: VectorOp[], builder: PackageBuilder): Promise<BuiltMa
         });
         break;
       case "set_meta":
-        builder.setMeta(meta(op));
+        await builder.setMeta(meta(op));
         break;
       case "set_dir":
         await builder.setDir(str(op, "lkey"), resolve(inputs, str(op, "path")), {

@@ -4,10 +4,12 @@
 // better-sqlite3 is NOT a project dependency: install it in a scratch folder
 //   mkdir /tmp/sqlite-bench && cd /tmp/sqlite-bench && npm install better-sqlite3@12
 // Usage: node sort-sqlite.mjs IN OUT --mode orderby|pk --cache-mib 200 [--db FILE] [--sqlite-dir DIR]
+//   (temp files go beside --db, default /tmp/qk-design/sort.sqlite)
 //   orderby: heap table, then SELECT … ORDER BY k (SQLite's external sorter)
 //   pk:      WITHOUT ROWID table keyed by k, INSERT OR REPLACE (last write wins), then scan
 import { createRequire } from "node:module";
-import { rmSync, statSync } from "node:fs";
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { lineBatches, lineWriter, keyOfLine, sortKeyBlob, maxRssMiB, seconds, arg, diskSampler, cpuRefMs, quiltkitSort } from "./lib.mjs";
 
 const require = createRequire(`${arg("sqlite-dir", "/tmp/sqlite-bench")}/`);
@@ -17,10 +19,13 @@ const [input, output] = process.argv.slice(2);
 const mode = arg("mode", "orderby");
 const cacheMiB = Number(arg("cache-mib", "200"));
 const dbPath = arg("db", "/tmp/qk-design/sort.sqlite");
-process.env.SQLITE_TMPDIR = "/tmp/qk-design";
+// SQLite's sorter spills here; the disk sampler watches the same filesystem.
+const work = dirname(dbPath);
+mkdirSync(work, { recursive: true });
+process.env.SQLITE_TMPDIR = work;
 
 const cpuRef = cpuRefMs();
-const disk = await diskSampler("/tmp/qk-design");
+const disk = await diskSampler(work);
 rmSync(dbPath, { force: true });
 const t0 = performance.now();
 const db = new Database(dbPath);

@@ -2,9 +2,10 @@ import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, isAbsolute, join, relative, sep } from "node:path";
+import { stat } from "node:fs/promises";
 import { inspect } from "node:util";
-import { UsageError } from "../errors/index.js";
+import { ConflictError, NotFoundError, UsageError } from "../errors/index.js";
 import type { HashPool } from "../hash/index.js";
 import { fromPlain, type PyObject, type PyValue } from "../json/index.js";
 import {
@@ -26,7 +27,7 @@ import { validatePackageName } from "../registry/names.js";
 import { LocalStorage } from "../storage/index.js";
 import { createReadStream } from "node:fs";
 import { OpLog } from "./op-log.js";
-import type { PendingEntry } from "./ops.js";
+import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
 import { resolveEntries } from "./resolve.js";
 import { localFile, toPhysicalKey } from "./sources.js";
 import { walkDir, type WalkOptions } from "./walk-dir.js";
@@ -135,6 +136,8 @@ export class PackageBuilder {
   private lastBuild: { topHash: string; revision: number } | undefined;
   /** What was added from where, for the summary (the seed's `contents`); a folder is one line. */
   private readonly contents: { logical: string; source: string }[] = [];
+  /** Local registry folders this builder pushed data into: files there count as pushed. */
+  private readonly dataRoots = new Set<string>();
 
   /** The name given at creation (the seed's `PackageBuilder("bucket/dataset")`), if any. */
   name: string | undefined;
@@ -154,9 +157,82 @@ export class PackageBuilder {
     }
   }
 
-  /** Package-level user metadata (quilt3 `set_meta`). */
-  setMeta(meta: MetaInput): this {
-    this.header.set("user_meta", toPy(meta));
+  /**
+   * Metadata, as the seed's `set_meta`: `setMeta(meta)` sets the package's user metadata;
+   * `setMeta("a/b.txt", meta)` an entry's; `setMeta("a/", meta)` a folder's.
+   */
+  async setMeta(keyOrMeta: MetaInput, ...rest: [MetaInput] | []): Promise<this> {
+    if (rest.length === 0) {
+      this.header.set("user_meta", toPy(keyOrMeta));
+      this.changed();
+      return this;
+    }
+    if (typeof keyOrMeta !== "string") throw new UsageError("USAGE", "setMeta(key, meta) takes a logical key first.");
+    const meta = rest[0];
+    return keyOrMeta.endsWith("/") ? this.setDirMeta(keyOrMeta, meta) : this.setEntryMeta(keyOrMeta, meta);
+  }
+
+  /**
+   * Add a file, a folder or a whole package (the seed's `add`). A path's logical key is the
+   * path as given when it is relative and inside the working folder (`add("train2017/")`), else
+   * its base name, unless `logicalPrefix` says otherwise. A path replaces what is at its keys
+   * (like `set_dir`); a package's entries are an error on any key the builder already has,
+   * unless `onConflict` is `replace` or `keep`.
+   */
+  async add(
+    source: string | Package,
+    logicalPrefix?: string,
+    options: { onConflict?: "error" | "replace" | "keep"; signal?: AbortSignal } = {},
+  ): Promise<this> {
+    if (typeof source !== "string") return this.addPackage(source, logicalPrefix, options.onConflict ?? "error");
+    const info = await stat(source).catch((error: unknown) => {
+      throw new NotFoundError("SOURCE_NOT_FOUND", `${source} does not exist.`, { hint: "Check the path to add.", cause: error });
+    });
+    const logical = trimSlashes(logicalPrefix ?? defaultLogicalKey(source));
+    if (info.isDirectory()) {
+      const op = options.onConflict === "keep" ? "put-if-absent" : "put";
+      await this.addDir(logical, source, op, options.signal);
+      this.changed(logical === "" ? "./" : `${logical}/`, source.endsWith("/") ? source : `${source}/`);
+      return this;
+    }
+    return this.set(logical === "" ? basename(source) : logical, source);
+  }
+
+  /**
+   * Move every entry under `from/` to `to/` (the seed's `move_dir_contents`). A target key that
+   * exists already is a collision, refused before anything moves unless `overwrite`.
+   */
+  async moveDirContents(from: string, to: string, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
+    const source = trimSlashes(from);
+    const target = trimSlashes(to);
+    assertValidLogicalKey(source);
+    if (target !== "") assertValidLogicalKey(target);
+    if (source === target || target.startsWith(source + "/") || (target !== "" && source.startsWith(target + "/")) || target === "") {
+      throw new UsageError("MOVE_OVERLAP", `Cannot move ${pyRepr(source + "/")} to ${pyRepr(target + "/")}: one folder contains the other.`, {
+        hint: "Move into a folder that is neither inside nor around the source.",
+      });
+    }
+    const moving = new OpLog(this.options.tmpDir ?? tmpdir());
+    try {
+      const existing = new OpLog(this.options.tmpDir ?? tmpdir());
+      try {
+        for await (const entry of this.pendingEntries(options.signal)) {
+          if (entry.logicalKey.startsWith(source + "/")) await moving.append({ op: "put", entry });
+          else if (entry.logicalKey.startsWith(target + "/")) await existing.append({ op: "delete", logicalKey: entry.logicalKey });
+        }
+        if (!options.overwrite) await assertNoCollision(moving.replay(), existing.replay(), source, target);
+      } finally {
+        await existing.dispose();
+      }
+      for await (const op of moving.replay()) {
+        if (op.op !== "put") continue;
+        const rest = op.entry.logicalKey.slice(source.length + 1);
+        await this.ops.append({ op: "delete", logicalKey: op.entry.logicalKey });
+        await this.ops.append({ op: "put", entry: { ...op.entry, logicalKey: `${target}/${rest}` } });
+      }
+    } finally {
+      await moving.dispose();
+    }
     this.changed();
     return this;
   }
@@ -206,13 +282,35 @@ export class PackageBuilder {
     const meta = options.meta === undefined ? null : toPy(options.meta);
     if (root) this.header.set("user_meta", meta);
     else this.dirMeta.set(dir, meta);
-    const op = options.updatePolicy === "existing" ? "put-if-absent" : "put";
-    for await (const file of walkDir(path, options)) {
-      const logicalKey = root ? file.relativePath : `${dir}/${file.relativePath}`;
+    await this.addDir(root ? "" : dir, path, options.updatePolicy === "existing" ? "put-if-absent" : "put", undefined, options);
+    this.changed(root ? "./" : `${dir}/`, path.endsWith("/") ? path : `${path}/`);
+    return this;
+  }
+
+  private async addDir(
+    prefix: string,
+    path: string,
+    op: "put" | "put-if-absent",
+    signal?: AbortSignal,
+    walk: Pick<WalkOptions, "exclude" | "quiltignore"> = {},
+  ): Promise<void> {
+    for await (const file of walkDir(path, { ...walk, ...(signal === undefined ? {} : { signal }) })) {
+      const logicalKey = prefix === "" ? file.relativePath : `${prefix}/${file.relativePath}`;
       const physicalKey = formatPhysicalKey({ kind: "file", path: file.realPath });
       await this.ops.append({ op, entry: { logicalKey, physicalKey, size: file.size, meta: new Map() } });
     }
-    this.changed(root ? "./" : `${dir}/`, path.endsWith("/") ? path : `${path}/`);
+  }
+
+  private async addPackage(pkg: Package, prefix: string | undefined, onConflict: "error" | "replace" | "keep"): Promise<this> {
+    const base = prefix === undefined ? "" : trimSlashes(prefix);
+    if (base !== "") assertValidLogicalKey(base);
+    const from = `${pkg.name}@${pkg.topHash.slice(0, 10)}`;
+    for await (const entry of pkg.entries()) {
+      const moved = { ...entry, logicalKey: base === "" ? entry.logicalKey : `${base}/${entry.logicalKey}` };
+      if (onConflict === "error") await this.ops.append({ op: "put-new", entry: moved, from });
+      else await this.ops.append({ op: onConflict === "keep" ? "put-if-absent" : "put", entry: moved });
+    }
+    this.changed(base === "" ? "./" : `${base}/`, `${pkg.registry.url}#package=${pkg.name}@${pkg.topHash.slice(0, 10)}`);
     return this;
   }
 
@@ -317,6 +415,7 @@ export class PackageBuilder {
     validatePackageName(options.name);
     assertLocalRegistry(options.registry);
     const totals = { copied: 0, exists: 0, referenced: 0, bytes: 0 };
+    if (options.registry.storage instanceof LocalStorage) this.dataRoots.add(options.registry.storage.root);
     // The pass reads the operation log, so the new locations are gathered apart (spilling to
     // disk past a limit, like the log) and appended after it.
     const updates = new OpLog(this.options.tmpDir ?? tmpdir());
@@ -397,7 +496,7 @@ export class PackageBuilder {
     for await (const entry of this.pendingEntries(signal)) {
       if (!entry.physicalKey.startsWith("file:")) continue;
       const path = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false }).path;
-      if (root !== undefined && (path === root || path.startsWith(root.endsWith("/") ? root : root + "/"))) continue;
+      if (root !== undefined && isUnder(root, path)) continue;
       throw new UsageError(
         "LOCAL_FILES_IN_MANIFEST",
         `Manifest contains pointers to local files (${pyRepr(entry.logicalKey)} -> ${entry.physicalKey}). ` +
@@ -466,7 +565,11 @@ export class PackageBuilder {
   }
 
   private async hasLocalFiles(): Promise<boolean> {
-    for await (const entry of this.pendingEntries()) if (entry.physicalKey.startsWith("file:")) return true;
+    for await (const entry of this.pendingEntries()) {
+      if (!entry.physicalKey.startsWith("file:")) continue;
+      const path = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false }).path;
+      if (![...this.dataRoots].some((root) => isUnder(root, path))) return true;
+    }
     return false;
   }
 
@@ -484,6 +587,39 @@ export class PackageBuilder {
 }
 
 const CONTENT_LINES = 50;
+
+function isUnder(root: string, path: string): boolean {
+  return path.startsWith(root.endsWith("/") ? root : root + "/");
+}
+
+/** The seed's default logical key for `add(path)`: the relative path, or the base name. */
+function defaultLogicalKey(source: string): string {
+  const rel = relative(process.cwd(), source);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return basename(source);
+  return rel.split(sep).join("/");
+}
+
+/**
+ * Both inputs are in tree-walk order of their keys, and the part after the folder keeps that
+ * order, so one merge pass finds every collision without holding either side in memory.
+ */
+async function assertNoCollision(moving: AsyncIterable<KeyOp>, existing: AsyncIterable<KeyOp>, source: string, target: string): Promise<void> {
+  const there = existing[Symbol.asyncIterator]();
+  let next = await there.next();
+  for await (const op of moving) {
+    const rest = keyOf(op).slice(source.length + 1);
+    while (!next.done && compareLogicalKeys(keyOf(next.value).slice(target.length + 1), rest) < 0) next = await there.next();
+    if (!next.done && keyOf(next.value).slice(target.length + 1) === rest) {
+      const a = `${source}/${rest}`;
+      const b = `${target}/${rest}`;
+      throw new ConflictError(
+        "MOVE_COLLISION",
+        `Collision detected. moving "${a}" to "${b}", but "${b}" already exists. Use overwrite: true if you would like to replace "${b}" with "${a}".`,
+        { hint: "Delete the existing entries first, or pass overwrite: true (CLI: --overwrite)." },
+      );
+    }
+  }
+}
 
 /** Sources shown relative to the working folder when they are below it, as the seed shows them. */
 function localize(source: string): string {

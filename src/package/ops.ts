@@ -19,9 +19,11 @@ export type KeyOp =
   | { readonly op: "put"; readonly entry: PendingEntry }
   /** `set_dir(..., update_policy='existing')`: only if nothing is at the key yet. */
   | { readonly op: "put-if-absent"; readonly entry: PendingEntry }
+  /** `add(package)` with the default rule: an error if something is at the key already. */
+  | { readonly op: "put-new"; readonly entry: PendingEntry; readonly from: string }
   | { readonly op: "set-meta"; readonly logicalKey: string; readonly userMeta: PyValue }
   | { readonly op: "delete"; readonly logicalKey: string };
 
 export function keyOf(op: KeyOp): string {
-  return op.op === "put" || op.op === "put-if-absent" ? op.entry.logicalKey : op.logicalKey;
+  return op.op === "put" || op.op === "put-if-absent" || op.op === "put-new" ? op.entry.logicalKey : op.logicalKey;
 }

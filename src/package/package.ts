@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { IntegrityError, NotFoundError, StorageError, UsageError } from "../errors/index.js";
-import { verifyBytes } from "../hash/index.js";
+import { verifyBytes, type HashPool } from "../hash/index.js";
 import { toPlain, type PyObject, type PyValue } from "../json/index.js";
 import {
   pyRepr,
@@ -43,6 +43,8 @@ export interface BrowseOptions {
   /** Where a sorted copy of an out-of-order manifest is kept while the package is open. */
   readonly tmpDir?: string;
   readonly signal?: AbortSignal;
+  /** A shared hash worker pool for verify, diff, install and forceMatch (one per call otherwise). */
+  readonly pool?: HashPool;
 }
 
 export interface InstallOptionsOf {
@@ -92,6 +94,7 @@ export class Package {
     readonly header: PyObject,
     private readonly source: ManifestSource,
     private readonly cleanup: string | undefined,
+    private readonly pool: HashPool | undefined,
   ) {}
 
   /** Open `name` (or a full handle) at a tag, a hash, or `latest`, and verify its top hash. */
@@ -109,7 +112,7 @@ export class Package {
         ...signalOf(options),
       });
       const header = await readHeader(verified.source);
-      return new Package(handle.name, registry, topHash, header, verified.source, work);
+      return new Package(handle.name, registry, topHash, header, verified.source, work, options.pool);
     } catch (error) {
       await rm(work, { recursive: true, force: true });
       throw error;
@@ -271,6 +274,7 @@ export class Package {
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       ...signalOf(options),
       fsync: options.durable ?? false,
+      ...this.poolOption(),
     });
     await writeInstalledState(dest, {
       registry: this.registry.url,
@@ -294,6 +298,7 @@ export class Package {
   async verify(dir: string, options: CompareOptionsOf = {}): Promise<CompareDirResult> {
     return compareDir(() => this.entries(signalOf(options)), dir, {
       exclude: [STATE_DIR],
+      ...this.poolOption(),
       ...(options.extraFilesOk === undefined ? {} : { extraFilesOk: options.extraFilesOk }),
       ...(options.onDifference === undefined ? {} : { onDifference: options.onDifference }),
       ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
@@ -326,6 +331,7 @@ export class Package {
       exclude: [STATE_DIR],
       readEntry: (entry, signal) => this.readEntry(entry, signal),
       dryRun: options.dryRun ?? false,
+      ...this.poolOption(),
       ...(options.onChange === undefined ? {} : { onChange: options.onChange }),
       ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
       ...signalOf(options),
@@ -338,7 +344,7 @@ export class Package {
    * metadata and every entry, streamed in; a later push checks `latest` against this revision.
    */
   async toBuilder(options: BuilderOptions = {}): Promise<PackageBuilder> {
-    const builder = new PackageBuilder({ ...options, name: this.name });
+    const builder = new PackageBuilder({ ...this.poolOption(), ...options, name: this.name });
     // All keys, message too: quilt3 keeps the browsed dict, and build() updates message in place.
     for (const [key, value] of this.header) builder.header.set(key, value);
     for (const dir of await this.dirMeta()) builder.setDirMeta(dir.logicalKey, dir.meta);
@@ -368,6 +374,10 @@ export class Package {
 
   [inspect.custom](): string {
     return this.toString();
+  }
+
+  private poolOption(): { pool?: HashPool } {
+    return this.pool === undefined ? {} : { pool: this.pool };
   }
 
   /** `file://` keys are honoured only from local registries (a remote one could point at ~/.ssh). */

@@ -1,5 +1,5 @@
 import { serialize, deserialize } from "node:v8";
-import { UsageError } from "../errors/index.js";
+import { ConflictError, UsageError } from "../errors/index.js";
 import { compareLogicalKeys, externalSort } from "../sort/index.js";
 import { pyRepr } from "../manifest/index.js";
 import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
@@ -62,6 +62,10 @@ function fold(group: readonly Sequenced[], prefixDeletes: ReadonlyMap<string, nu
       case "put-if-absent":
         state ??= op.entry;
         break;
+      case "put-new":
+        if (state !== undefined) throw collision(key, op.from);
+        state = op.entry;
+        break;
       case "delete":
         state = undefined;
         break;
@@ -80,6 +84,12 @@ function lastFolderDelete(key: string, prefixDeletes: ReadonlyMap<string, number
     if (seq > last && (prefix === "" || (key.startsWith(prefix) && key.charCodeAt(prefix.length) === 47))) last = seq;
   }
   return last;
+}
+
+function collision(key: string, from: string): ConflictError {
+  return new ConflictError("LOGICAL_KEY_COLLISION", `Adding ${from} would replace ${pyRepr(key)}, which the package already has.`, {
+    hint: "Delete or move the existing entry first, or add with onConflict: 'replace' (or 'keep').",
+  });
 }
 
 function noEntry(key: string): UsageError {
