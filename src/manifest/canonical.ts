@@ -55,18 +55,23 @@ async function fastPath(source: ManifestSource, options: CanonicalOptions): Prom
   }
   const first = next.done ? undefined : next.value;
   async function* entries(): AsyncGenerator<ManifestEntry> {
-    if (first === undefined) return;
-    let previous: string | undefined;
-    let record: ManifestRecord | undefined = first;
-    while (record !== undefined) {
-      if (record.kind !== "entry") throw new NeedsSlowPath();
-      const key = record.entry.logicalKey;
-      if (successorProblem(previous, key) === "unsorted") throw new NeedsSlowPath();
-      options.signal?.throwIfAborted();
-      yield record.entry;
-      previous = key;
-      const step = await records.next();
-      record = step.done ? undefined : step.value;
+    try {
+      if (first === undefined) return;
+      let previous: string | undefined;
+      let record: ManifestRecord | undefined = first;
+      while (record !== undefined) {
+        if (record.kind !== "entry") throw new NeedsSlowPath();
+        const key = record.entry.logicalKey;
+        if (successorProblem(previous, key) === "unsorted") throw new NeedsSlowPath();
+        options.signal?.throwIfAborted();
+        yield record.entry;
+        previous = key;
+        const step = await records.next();
+        record = step.done ? undefined : step.value;
+      }
+    } finally {
+      // Stopped early (an error, a duplicate, a consumer that found what it wanted): close the source.
+      await records.return?.(undefined);
     }
   }
   return { header, dirs: canonicalDirs(dirs), entries: entries() };
@@ -95,11 +100,15 @@ async function slowPath(source: ManifestSource, options: CanonicalOptions): Prom
   // The sort has consumed every record once its first output is ready, so `dirs` is complete.
   const firstSorted = await sorted.next();
   async function* entries(): AsyncGenerator<ManifestEntry> {
-    let previous: string | undefined;
-    for (let step = firstSorted; !step.done; step = await sorted.next()) {
-      successorProblem(previous, step.value.logicalKey);
-      previous = step.value.logicalKey;
-      yield step.value;
+    try {
+      let previous: string | undefined;
+      for (let step = firstSorted; !step.done; step = await sorted.next()) {
+        successorProblem(previous, step.value.logicalKey);
+        previous = step.value.logicalKey;
+        yield step.value;
+      }
+    } finally {
+      await sorted.return?.(undefined);
     }
   }
   return { header, dirs: canonicalDirs(dirs), entries: entries() };

@@ -8,6 +8,8 @@ import { pyRepr } from "./py-repr.js";
  * (spec §7.2); we check on load too, so a hostile manifest cannot write outside a destination.
  */
 export function logicalKeyProblem(key: string): string | undefined {
+  // One regex test rules out every problem for ordinary keys; only a suspect key is split.
+  if (key.length > 0 && !SUSPECT.test(key)) return undefined;
   if (key.length === 0) return "it is empty";
   if (key.endsWith("/")) return "it ends with '/' (a package entry cannot be a directory)";
   if (key.includes("\0")) return "it contains a NUL character";
@@ -17,6 +19,9 @@ export function logicalKeyProblem(key: string): string | undefined {
   }
   return undefined;
 }
+
+/** Matches every key that could fail the checks below (and a few that do not). */
+const SUSPECT = /^\/|\/$|\/\/|(?:^|\/)\.\.?(?:\/|$)|\0/;
 
 /** Refuse a logical key given by the caller (building a package). */
 export function assertValidLogicalKey(key: string): void {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { parsePyJson, type PyObject } from "../json/index.js";
+import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
+import { CANONICAL_S3 } from "./reader.js";
 import {
   bytesSource,
   checkRecordSize,
@@ -159,5 +161,20 @@ describe("writing manifests", () => {
     await expect(async () => {
       for await (const _ of chunks) void _;
     }).rejects.toMatchObject({ code: "MANIFEST_UNSORTED" });
+  });
+});
+
+describe("the canonical physical key fast path", () => {
+  it("only skips keys that parsing and printing would leave unchanged", () => {
+    const segment = fc.stringMatching(/^[A-Za-z0-9_.~%+ /-]{1,8}$/);
+    const url = fc
+      .tuple(fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,6}$/), fc.array(segment, { minLength: 1, maxLength: 4 }), fc.option(segment))
+      .map(([bucket, parts, vid]) => `s3://${bucket}/${parts.join("/")}${vid === null ? "" : `?versionId=${vid}`}`);
+    fc.assert(
+      fc.property(url, (u) => {
+        if (CANONICAL_S3.test(u)) expect(formatPhysicalKey(parsePhysicalKey(u))).toBe(u);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -105,9 +105,13 @@ function requireString(obj: PyObject, name: string, line: number): string {
 function physicalKeyOf(value: PyValue, line: number): string {
   const first: PyValue | undefined = Array.isArray(value) ? value[0] : undefined;
   if (typeof first !== "string") throw malformed(line, 'has "physical_keys" that is not a list of URLs');
+  // Most keys are already in quilt3's printed form; this test proves it without parsing.
+  if (CANONICAL_S3.test(first)) return first;
   try {
-    // quilt3 re-normalizes the first physical key through PhysicalKey (spec §4.6); others are dropped.
-    return formatPhysicalKey(parsePhysicalKey(first));
+    // quilt3 re-normalizes the first physical key through PhysicalKey (spec §4.6); others are
+    // dropped. Unlike quilt3 we do not resolve symlinks of file:// keys here: reading a manifest
+    // must not probe paths that a (possibly hostile) manifest names.
+    return formatPhysicalKey(parsePhysicalKey(first, { resolveSymlinks: false }));
   } catch (error) {
     if (error instanceof QuiltError) {
       throw new IntegrityError("MANIFEST_BAD_PHYSICAL_KEY", `Manifest line ${line}: ${error.message}`, {
@@ -118,6 +122,13 @@ function physicalKeyOf(value: PyValue, line: number): string {
     throw error;
   }
 }
+
+/**
+ * An s3:// URL that parsing and printing would leave unchanged: a plain bucket, a key of
+ * characters `quote` keeps (no `%`, so no escape to re-case), no `//` or trailing-slash
+ * subtleties, and a versionId of characters `quote_plus` keeps.
+ */
+export const CANONICAL_S3 = /^s3:\/\/[a-z0-9][a-z0-9.-]*\/(?:[A-Za-z0-9_.~-]+\/)*[A-Za-z0-9_.~-]+(?:\?versionId=[A-Za-z0-9_.~-]+)?$/;
 
 function sizeOf(value: PyValue, line: number): number {
   if (typeof value === "bigint" && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
