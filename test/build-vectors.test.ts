@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parsePyJson, type PyObject } from "../src/json/index.js";
+import { parsePyJson } from "../src/json/index.js";
 import { PackageBuilder, type BuiltManifest } from "../src/package/index.js";
 import { materializeSetAInputs } from "./helpers/inputs.js";
 import { loadQuilt3Vectors, QUILT3_VECTORS, type VectorOp } from "./helpers/shared.js";
@@ -44,7 +44,7 @@ async function replay(ops: VectorOp[], builder: PackageBuilder): Promise<BuiltMa
           physicalKey: str(op, "physical_key"),
           size: op.size as number,
           hash: op.hash as { type: string; value: string },
-          meta: meta(op) as PyObject,
+          meta: meta(op),
         });
         break;
       case "set_meta":

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import type { ManifestSource } from "./types.js";
 
 /** A manifest file on disk, read in large sequential chunks. */
@@ -9,7 +10,5 @@ export function fileSource(path: string): ManifestSource {
 /** A manifest held in memory (tests, small manifests). */
 export function bytesSource(bytes: Uint8Array | string): ManifestSource {
   const buf = typeof bytes === "string" ? Buffer.from(bytes, "utf8") : bytes;
-  return async function* () {
-    yield buf;
-  };
+  return () => Readable.from([buf], { objectMode: true });
 }

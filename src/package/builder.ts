@@ -250,7 +250,7 @@ export class PackageBuilder {
       });
     }
     const file = await localFile(pk.path);
-    const entryMeta: PyObject = meta === undefined || meta === null ? new Map() : new Map([["user_meta", toPy(meta)]]);
+    const entryMeta: PyObject = new Map<string, PyValue>(meta === undefined || meta === null ? [] : [["user_meta", toPy(meta)]]);
     await this.ops.append({ op: "put", entry: { logicalKey, ...file, meta: entryMeta } });
     this.changed(logicalKey, source);
     return this;

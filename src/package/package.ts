@@ -127,7 +127,7 @@ export class Package {
 
   /** Package-level user metadata, as plain JS (quilt3 `pkg.meta`: `{}` when absent). */
   get meta(): unknown {
-    return toPlain(this.header.get("user_meta") ?? new Map());
+    return toPlain(this.header.has("user_meta") ? (this.header.get("user_meta") as PyValue) : new Map());
   }
 
   /** Every entry under `prefix` (a folder `a/b/`, or `''` for all), in tree-walk order, streamed. */
@@ -219,7 +219,7 @@ export class Package {
   /** An entry's user metadata (`meta.user_meta`), as plain JS; `{}` when it has none. */
   async getMetadata(logicalKey: string): Promise<unknown> {
     const entry = await this.entry(logicalKey);
-    return toPlain(entry.meta.get("user_meta") ?? new Map<string, PyValue>());
+    return toPlain(entry.meta.has("user_meta") ? (entry.meta.get("user_meta") as PyValue) : new Map<string, PyValue>());
   }
 
   /** The package's `README.md`, as text (quilt3 `readme()`). */

@@ -54,7 +54,9 @@ export function registerBrowse(program: Command, context: CliContext): void {
     .addHelpText("after", "\nExamples:\n  $ quilt meta user/dataset\n  $ quilt meta user/dataset labels/1.json")
     .action(async (handle: string, key: string | undefined, flags: RegistryFlag) => {
       const pkg = await browse(context, handle, flags);
-      const meta: PyValue = key === undefined ? (pkg.header.get("user_meta") ?? new Map()) : ((await pkg.entry(key)).meta.get("user_meta") ?? new Map());
+      // quilt3's `meta`: the stored user_meta, null included; `{}` only when there is none.
+      const owner = key === undefined ? pkg.header : (await pkg.entry(key)).meta;
+      const meta: PyValue = owner.has("user_meta") ? (owner.get("user_meta") as PyValue) : new Map();
       context.output.raw(context.output.json ? pyJson(meta) : JSON.stringify(toPlain(meta), jsonBigints, 2));
     });
 

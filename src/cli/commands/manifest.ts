@@ -17,7 +17,8 @@ export function registerManifest(program: Command, context: CliContext): void {
     .action(async (file: string) => {
       await assertExists(file);
       const topHash = await topHashOf(fileSource(file), context.manifestOptions());
-      context.output.json ? context.output.data({ topHash }) : context.output.text(topHash);
+      if (context.output.json) context.output.data({ topHash });
+      else context.output.text(topHash);
     });
 
   manifest
