@@ -76,6 +76,8 @@ export interface PushManifestOptions {
   readonly name: string;
   readonly message?: string | null;
   readonly tags?: readonly string[];
+  /** One tag (the seed's `push_manifest(tag="v0")`); joins `tags`. */
+  readonly tag?: string;
   /** Replace `latest` even if it moved since this builder's parent revision (quilt3 `force`). */
   readonly force?: boolean;
   /** Write nothing when the new top hash already is `latest`. */
@@ -464,7 +466,7 @@ export class PackageBuilder {
       built.topHash,
       async (key) => void (await registry.storage.write(key, createReadStream(built.path), { ifNoneMatch: true })),
       {
-        ...(options.tags === undefined ? {} : { tags: options.tags }),
+        tags: [...(options.tags ?? []), ...(options.tag === undefined ? [] : [options.tag])],
         ...(options.force ? {} : { parents: this.parents.get(options.name) ?? [] }),
         ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }),
         ...(options.now === undefined ? {} : { now: options.now }),
@@ -571,6 +573,11 @@ export class PackageBuilder {
       if (![...this.dataRoots].some((root) => isUnder(root, path))) return true;
     }
     return false;
+  }
+
+  /** The seed's `build_manifest()`: build, and give the top hash. */
+  async buildManifest(options: BuildOptions = {}): Promise<string> {
+    return (await this.build(options)).topHash;
   }
 
   /** Remove the builder's temp files (spilled operations, built manifests). */
