@@ -2,7 +2,7 @@ import { StorageError, type QuiltError } from "../errors/index.js";
 import { HashPool, SHA2_256_CHUNKED, type HashOutcome } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
 import { parsePhysicalKey } from "../storage/physical-key.js";
-import { AsyncQueue } from "./async-queue.js";
+import { Channel } from "../transfer/bounded.js";
 import type { PendingEntry } from "./ops.js";
 
 export interface HashEntriesOptions {
@@ -34,7 +34,7 @@ export async function* hashMissing(
 ): AsyncGenerator<ManifestEntry> {
   const pool = options.pool ?? new HashPool();
   const window = options.window ?? 4096;
-  const jobs = new AsyncQueue<Job>();
+  const jobs = new Channel<Job>();
   const waiting = new Map<number, { resolve: (r: HashOutcome<Job>) => void }>();
   let progress = { files: 0, bytes: 0 };
   const router = (async () => {

@@ -149,7 +149,13 @@ export class Package {
 
   /** Directory-metadata lines of the manifest. */
   async dirMeta(): Promise<readonly DirMeta[]> {
-    return (await readCanonical(this.source)).dirs;
+    const manifest = await readCanonical(this.source);
+    // Only the lines before the entries are needed: start the entries and stop them at once, so
+    // the manifest's file is closed now (an entries stream never started would stay open until GC).
+    const entries = manifest.entries[Symbol.asyncIterator]();
+    await entries.next();
+    await entries.return?.(undefined);
+    return manifest.dirs;
   }
 
   /** One entry by logical key; `NotFoundError` when there is none. */

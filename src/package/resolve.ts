@@ -30,6 +30,8 @@ export async function* resolveEntries(ops: AsyncIterable<KeyOp>, options: Resolv
     compare: (a: Sequenced, b: Sequenced) => compareLogicalKeys(keyOf(a.op), keyOf(b.op)),
     serialize: (record: Sequenced) => serialize(record),
     deserialize: (bytes: Buffer) => deserialize(bytes) as Sequenced,
+    // A cheap estimate: the default sizes each record by serializing it a second time.
+    sizeOf: (record: Sequenced) => 2 * keyOf(record.op).length + ("entry" in record.op ? 2 * record.op.entry.physicalKey.length + 300 : 100),
     ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
