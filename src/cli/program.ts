@@ -77,6 +77,8 @@ function buildProgram(context: CliContext): Command {
  */
 function commanderExit(error: CommanderError, json: boolean): number {
   if (error.exitCode === 0) return EXIT_CODES.ok;
+  // No command at all: commander printed the help (to stderr) and "(outputHelp)" is no message.
+  if (error.code === "commander.help") error.message = "No command given.";
   if (json) {
     const usage = new UsageError("USAGE", error.message.replace(/^error: /, ""), { hint: "Run `quilt --help` for usage." });
     process.stderr.write(JSON.stringify(usage.toJSON()) + "\n");

@@ -188,6 +188,7 @@ describe("quilt3 vectors A01–A07", () => {
           manifestWritten: true,
           timestamp: String(build.clock),
           pointers: [String(build.clock), "latest"],
+          deduped: false,
         });
       }
     }

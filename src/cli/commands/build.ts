@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { NotFoundError } from "../../errors/index.js";
 import { HashPool } from "../../hash/index.js";
 import { PackageBuilder, STATE_DIR } from "../../package/index.js";
-import { validatePackageName, LATEST } from "../../registry/names.js";
+import { validatePackageName, validateTag, LATEST } from "../../registry/names.js";
 import type { Registry } from "../../registry/registry.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
@@ -65,6 +65,8 @@ export function registerBuild(program: Command, context: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ quilt push user/dataset --dir ./dataset -m 'first version' -t v1")
     .action(async (name: string, flags: BuildFlags & RegistryFlag & { dir: string; tag?: string; force?: boolean; dedupe?: boolean }) => {
       validatePackageName(name);
+      // Before any hashing or copying: a bad tag is a usage error, not something found after the data push.
+      if (flags.tag !== undefined) validateTag(flags.tag);
       const registry = registryOf(context, flags);
       const builder = await builderForDir(context, flags.dir, flags, withPool(context), name);
       const parent = await currentLatest(registry, name);
