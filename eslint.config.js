@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "scripts/", "bench/**/*.mjs"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "scripts/", ".ci/", "bench/**/*.mjs", "bench/**/*.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
