@@ -50,6 +50,9 @@ export interface VerifiedManifest {
   readonly source: ManifestSource;
   /** The sorted copy's path, when one had to be made (the caller removes it). */
   readonly copyPath?: string;
+  /** Counted on the way, so that a summary needs no second pass. */
+  readonly entries: number;
+  readonly bytes: number;
 }
 
 /**
@@ -63,12 +66,19 @@ export async function verifyManifest(
   options: CanonicalOptions = {},
 ): Promise<VerifiedManifest> {
   let attempts = 0;
+  let bytes = 0;
+  let count = 0;
   const topHash = await withCanonicalManifest(
     source,
     async ({ header, entries }) => {
       attempts += 1;
+      bytes = 0;
       const hasher = new TopHasher(header);
-      for await (const entry of entries) hasher.add(entry);
+      for await (const entry of entries) {
+        hasher.add(entry);
+        bytes += entry.size;
+      }
+      count = hasher.entries;
       return hasher.digest();
     },
     options,
@@ -80,7 +90,7 @@ export async function verifyManifest(
       { hint: "The registry is corrupt or was tampered with; nothing was read from it. Fetch the package again from a trusted registry." },
     );
   }
-  if (attempts === 1) return { topHash, source };
+  if (attempts === 1) return { topHash, source, entries: count, bytes };
   const handles: FileHandle[] = [];
   try {
     await rewriteManifest(source, async () => {
@@ -92,5 +102,5 @@ export async function verifyManifest(
   } finally {
     await Promise.all(handles.map((h) => h.close()));
   }
-  return { topHash, source: fileSource(copyPath), copyPath };
+  return { topHash, source: fileSource(copyPath), copyPath, entries: count, bytes };
 }

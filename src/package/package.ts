@@ -95,6 +95,7 @@ export class Package {
     private readonly source: ManifestSource,
     private readonly cleanup: string | undefined,
     private readonly pool: HashPool | undefined,
+    private readonly totals: { entries: number; bytes: number },
   ) {}
 
   /** Open `name` (or a full handle) at a tag, a hash, or `latest`, and verify its top hash. */
@@ -112,7 +113,10 @@ export class Package {
         ...signalOf(options),
       });
       const header = await readHeader(verified.source);
-      return new Package(handle.name, registry, topHash, header, verified.source, work, options.pool);
+      return new Package(handle.name, registry, topHash, header, verified.source, work, options.pool, {
+        entries: verified.entries,
+        bytes: verified.bytes,
+      });
     } catch (error) {
       await rm(work, { recursive: true, force: true });
       throw error;
@@ -243,15 +247,9 @@ export class Package {
     }
   }
 
-  /** Entry count and total bytes, in one streaming pass. */
-  async stats(): Promise<{ entries: number; bytes: number }> {
-    let entries = 0;
-    let bytes = 0;
-    for await (const entry of this.entries()) {
-      entries += 1;
-      bytes += entry.size;
-    }
-    return { entries, bytes };
+  /** Entry count and total bytes (counted while the top hash was checked). */
+  stats(): Promise<{ entries: number; bytes: number }> {
+    return Promise.resolve({ ...this.totals });
   }
 
   /** The bytes of an entry, unverified (callers verify): local files now, S3 with the S3 storage. */
