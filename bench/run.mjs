@@ -3,7 +3,11 @@
 // lone time. Each bench's quilt3 half is optional: without quilt3 it says so and goes on.
 // Usage: npm run bench [-- NAME...]      names: tophash, hash, browse (default: all three)
 //        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,3000000)
+import { execFileSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { fmt } from "./lib/measure.mjs";
 
 const MiB = 2 ** 20;
@@ -118,6 +122,31 @@ const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object
 for (const name of wanted) {
   if (!BENCHES[name]) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(", ")}`);
 }
+/** Newest mtime under dist/: others may rebuild while a long run goes on, and a run must say so. */
+const DIST = fileURLToPath(new URL("../dist", import.meta.url));
+function distBuiltAt() {
+  let newest = 0;
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".js")) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(DIST);
+  return newest;
+}
+function gitHead() {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: DIST, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: DIST, encoding: "utf8" }).trim();
+    return dirty ? `${head} + uncommitted src changes` : head;
+  } catch {
+    return "unknown";
+  }
+}
+const builtAt = distBuiltAt();
+console.log(`code: git ${gitHead()}, dist built ${new Date(builtAt).toISOString()}`);
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, ` +
     `load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, ${new Date().toISOString()}`,
@@ -125,4 +154,7 @@ console.log(
 for (const name of wanted) {
   console.log("");
   for (const line of await BENCHES[name]()) if (line) console.log(line);
+}
+if (distBuiltAt() !== builtAt) {
+  console.log(`\nWARNING: dist/ was rebuilt during this run (now ${new Date(distBuiltAt()).toISOString()}): results mix two builds.`);
 }

@@ -1,0 +1,107 @@
+/**
+ * SDK failures in our error classes. Messages name the `s3://bucket/key` involved, the S3 error code
+ * and HTTP status, never a credential (the SDK's own messages carry none, and we never add any).
+ */
+import { IntegrityError, InterruptedError, NotFoundError, QuiltError, StorageError } from "../../errors/index.js";
+
+/** What we look at in an SDK error (an `S3ServiceException`, or a Node network error). */
+interface SdkErrorShape {
+  readonly name?: unknown;
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: unknown };
+}
+
+function shape(error: unknown): SdkErrorShape {
+  return typeof error === "object" && error !== null ? error : {};
+}
+
+/** The S3 error code (`NoSuchKey`, `AccessDenied`, …) or Node error code (`ECONNREFUSED`), if any. */
+export function s3ErrorName(error: unknown): string | undefined {
+  const e = shape(error);
+  if (typeof e.code === "string") return e.code;
+  return typeof e.name === "string" ? e.name : undefined;
+}
+
+/** The HTTP status the server answered with, or `undefined` when no answer came (network failure). */
+export function httpStatusOf(error: unknown): number | undefined {
+  const status = shape(error).$metadata?.httpStatusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+const NOT_FOUND = new Set(["NoSuchKey", "NotFound", "NoSuchVersion"]);
+const DENIED = new Set(["AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "AllAccessDisabled"]);
+const NETWORK = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "TimeoutError",
+  "RequestTimeout",
+  "NetworkingError",
+]);
+
+export function isNotFound(error: unknown): boolean {
+  const name = s3ErrorName(error);
+  return (name !== undefined && NOT_FOUND.has(name)) || httpStatusOf(error) === 404;
+}
+
+export function isPreconditionFailed(error: unknown): boolean {
+  return s3ErrorName(error) === "PreconditionFailed" || httpStatusOf(error) === 412;
+}
+
+function isAbort(error: unknown): boolean {
+  return s3ErrorName(error) === "AbortError";
+}
+
+/**
+ * Map an SDK error met while doing `action` on `url` to a `QuiltError`. `QuiltError`s pass through;
+ * a missing bucket is a storage error (the registry is wrong), not a missing object.
+ */
+export function mapS3Error(error: unknown, action: string, url: string): QuiltError {
+  if (error instanceof QuiltError) return error;
+  const name = s3ErrorName(error);
+  const status = httpStatusOf(error);
+  const detail = `${name ?? "error"}${status === undefined ? "" : `, HTTP ${status}`}`;
+  const text = typeof shape(error).message === "string" ? (shape(error).message as string) : "";
+  const said = text === "" || text === name ? "" : `: ${text}`;
+  if (isAbort(error)) return new InterruptedError(`Interrupted: ${action} ${url}`, { cause: error });
+  if (name === "NoSuchBucket") {
+    return new StorageError("STORAGE_BUCKET_NOT_FOUND", `Could not ${action} ${url} (${detail}): the bucket does not exist.`, {
+      hint: "Check the bucket name and the region or endpoint.",
+      cause: error,
+    });
+  }
+  if (name === "BadDigest" || name === "XAmzContentChecksumMismatch" || name === "InvalidDigest") {
+    return new IntegrityError("S3_CHECKSUM_MISMATCH", `Could not ${action} ${url} (${detail}): the bytes S3 received do not match their checksum.`, {
+      hint: "The data was damaged in transit; retry.",
+      cause: error,
+    });
+  }
+  if (isNotFound(error)) {
+    return new NotFoundError("OBJECT_NOT_FOUND", `${url} does not exist (${detail}).`, {
+      hint: "Check the key, the version id and the bucket.",
+      cause: error,
+    });
+  }
+  if ((name !== undefined && DENIED.has(name)) || status === 403) {
+    return new StorageError("STORAGE_ACCESS_DENIED", `Access denied: could not ${action} ${url} (${detail})${said}`, {
+      hint: "Check the credentials and that they grant this action on the bucket.",
+      cause: error,
+    });
+  }
+  if (status === undefined && (name === undefined || NETWORK.has(name) || /^E[A-Z_]+$/.test(name))) {
+    return new StorageError("STORAGE_NETWORK", `Could not ${action} ${url}: no answer from S3 (${detail})${said}`, {
+      hint: "Check the network and the endpoint, then retry.",
+      cause: error,
+    });
+  }
+  return new StorageError("STORAGE_IO_ERROR", `Could not ${action} ${url} (${detail})${said}`, {
+    hint: status !== undefined && status >= 500 ? "The server failed; retry later." : "Check the request and the bucket's configuration.",
+    cause: error,
+  });
+}
