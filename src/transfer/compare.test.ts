@@ -1,30 +1,14 @@
-import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { QuiltError } from "../errors/index.js";
-import { HashPool, SHA256 } from "../hash/index.js";
+import { SHA256 } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
 import { compareDir, diffEntries, type DifferenceKind } from "./index.js";
-import { packageOf, stream, writeTree } from "./test-fixtures.js";
+import { packageOf, stream, useTempDirs, writeTree } from "./test-fixtures.js";
 
-let base: string;
-let pool: HashPool;
-let n = 0;
-const fresh = async (name: string): Promise<string> => {
-  const dir = join(base, `${name}-${n++}`);
-  await mkdir(dir, { recursive: true });
-  return dir;
-};
-
-beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), "quiltkit-compare-"));
-  pool = new HashPool({ size: 1 });
-});
-afterAll(async () => {
-  await pool.close();
-  await rm(base, { recursive: true, force: true });
-});
+const dirs = useTempDirs("quiltkit-compare-", { pool: true });
+const fresh = dirs.fresh;
 
 describe("compareDir", () => {
   it("finds added, modified (size and same-size content), deleted and unchanged files", async () => {
@@ -42,7 +26,7 @@ describe("compareDir", () => {
     await unlink(join(dir, "c", "gone.txt"));
     await writeTree(dir, { "new.txt": "new", "b/sub/extra.bin": "x", ".quiltkit/state": "s" });
     const seen: [DifferenceKind, string][] = [];
-    const r = await compareDir(stream(entries), dir, { pool, exclude: [".quiltkit"], tmpDir: base, onDifference: (k, key) => seen.push([k, key]) });
+    const r = await compareDir(stream(entries), dir, { pool: dirs.pool(), exclude: [".quiltkit"], tmpDir: dirs.base(), onDifference: (k, key) => seen.push([k, key]) });
     expect(r).toEqual({
       added: ["b/sub/extra.bin", "new.txt"],
       modified: ["b/content.txt", "b/size.txt"],
@@ -52,17 +36,17 @@ describe("compareDir", () => {
     });
     expect(seen).toHaveLength(5);
 
-    const uncollected = await compareDir(stream(entries), dir, { pool, extraFilesOk: true, collect: false, tmpDir: base });
+    const uncollected = await compareDir(stream(entries), dir, { pool: dirs.pool(), extraFilesOk: true, collect: false, tmpDir: dirs.base() });
     expect(uncollected).toMatchObject({ added: [], modified: [], deleted: [], unchanged: 3, matches: false });
   });
 
   it("matches an identical folder; extra files fail unless extraFilesOk", async () => {
     const dir = await fresh("dir");
     const entries = await packageOf(dir, { "x/1": "1", "x/2": "22", "x y/ü": "ü" }, SHA256);
-    expect((await compareDir(stream(entries), dir, { pool })).matches).toBe(true);
+    expect((await compareDir(stream(entries), dir, { pool: dirs.pool() })).matches).toBe(true);
     await writeFile(join(dir, "extra"), "e");
-    expect((await compareDir(stream(entries), dir, { pool })).matches).toBe(false);
-    const ok = await compareDir(stream(entries), dir, { pool, extraFilesOk: true });
+    expect((await compareDir(stream(entries), dir, { pool: dirs.pool() })).matches).toBe(false);
+    const ok = await compareDir(stream(entries), dir, { pool: dirs.pool(), extraFilesOk: true });
     expect(ok).toMatchObject({ matches: true, added: ["extra"], unchanged: 3 });
   });
 
@@ -72,7 +56,7 @@ describe("compareDir", () => {
     for (let i = 0; i < 300; i++) files[`d${i % 5}/f${i}`] = `file ${i}`;
     const entries = await packageOf(dir, files);
     await writeFile(join(dir, "d1", "f1"), "FILE 1");
-    const r = await compareDir(stream(entries), dir, { pool, window: 4, sortMemoryBytes: 2048, tmpDir: base });
+    const r = await compareDir(stream(entries), dir, { pool: dirs.pool(), window: 4, sortMemoryBytes: 2048, tmpDir: dirs.base() });
     expect(r).toMatchObject({ added: [], modified: ["d1/f1"], deleted: [], unchanged: 299 });
   });
 
@@ -80,9 +64,9 @@ describe("compareDir", () => {
     const dir = await fresh("dir");
     const entries = await packageOf(dir, { "a/b": "1", "a!": "2" });
     const reversed = [...entries].reverse();
-    await expect(compareDir(stream(reversed), dir, { pool })).rejects.toMatchObject({ code: "ENTRIES_NOT_SORTED" });
+    await expect(compareDir(stream(reversed), dir, { pool: dirs.pool() })).rejects.toMatchObject({ code: "ENTRIES_NOT_SORTED" });
     const hostile = [{ ...entries[0]!, logicalKey: "../etc/passwd" }];
-    await expect(compareDir(stream(hostile), dir, { pool })).rejects.toMatchObject({ code: "INSTALL_UNSAFE_KEY" });
+    await expect(compareDir(stream(hostile), dir, { pool: dirs.pool() })).rejects.toMatchObject({ code: "INSTALL_UNSAFE_KEY" });
   });
 
   it("stops with INTERRUPTED on abort", async () => {
@@ -90,13 +74,14 @@ describe("compareDir", () => {
     const entries = await packageOf(dir, { a: "1", "b/c": "2" });
     const controller = new AbortController();
     controller.abort();
-    await expect(compareDir(stream(entries), dir, { pool, signal: controller.signal })).rejects.toMatchObject({ code: "INTERRUPTED" });
+    await expect(compareDir(stream(entries), dir, { pool: dirs.pool(), signal: controller.signal })).rejects.toMatchObject({ code: "INTERRUPTED" });
     const late = new AbortController();
     const files: Record<string, string> = {};
     for (let i = 0; i < 200; i++) files[`f${i}`] = String(i);
-    const many = await packageOf(await fresh("dir"), files);
-    const running = compareDir(stream(many), join(base, `dir-${n - 1}`), {
-      pool,
+    const manyDir = await fresh("dir");
+    const many = await packageOf(manyDir, files);
+    const running = compareDir(stream(many), manyDir, {
+      pool: dirs.pool(),
       window: 2,
       signal: late.signal,
       onProgress: (p) => {
@@ -107,7 +92,7 @@ describe("compareDir", () => {
   });
 
   it("reports a missing folder as DIR_NOT_FOUND", async () => {
-    const e = await compareDir([], join(base, "nope"), { pool }).catch((x: unknown) => x);
+    const e = await compareDir([], join(dirs.base(), "nope"), { pool: dirs.pool() }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(QuiltError);
     expect((e as QuiltError).code).toBe("DIR_NOT_FOUND");
   });

@@ -1,28 +1,11 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HashPool } from "../hash/index.js";
+import { describe, expect, it } from "vitest";
 import { compareDir, forceMatch, planForceMatch, executeForceMatch, readLocalEntry, type ForceMatchChange } from "./index.js";
-import { listTree, packageOf, stream, writeTree } from "./test-fixtures.js";
+import { listTree, packageOf, stream, useTempDirs, writeTree } from "./test-fixtures.js";
 
-let base: string;
-let pool: HashPool;
-let n = 0;
-const fresh = async (name: string): Promise<string> => {
-  const dir = join(base, `${name}-${n++}`);
-  await mkdir(dir, { recursive: true });
-  return dir;
-};
-
-beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), "quiltkit-force-"));
-  pool = new HashPool({ size: 1 });
-});
-afterAll(async () => {
-  await pool.close();
-  await rm(base, { recursive: true, force: true });
-});
+const dirs = useTempDirs("quiltkit-force-", { pool: true });
+const fresh = dirs.fresh;
 
 const byKey = (a: ForceMatchChange, b: ForceMatchChange): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
@@ -51,7 +34,7 @@ describe("forceMatch", () => {
   it("dry run lists the changes and touches nothing", async () => {
     const { dir, entries } = await setup();
     const before = await listTree(dir);
-    const r = await forceMatch(stream(entries), dir, { dryRun: true, readEntry: readLocalEntry, pool, exclude: [".quiltkit"], tmpDir: base });
+    const r = await forceMatch(stream(entries), dir, { dryRun: true, readEntry: readLocalEntry, pool: dirs.pool(), exclude: [".quiltkit"], tmpDir: dirs.base() });
     expect(r).toMatchObject({ dryRun: true, added: 3, replaced: 1, removed: 3, unchanged: 1, bytes: 0 });
     const pk = (key: string): string => entries.find((e) => e.logicalKey === key)!.physicalKey;
     expect([...r.changes].sort(byKey)).toEqual([
@@ -68,7 +51,7 @@ describe("forceMatch", () => {
 
   it("applies the plan: fetches, replaces, removes, prunes emptied folders, spares exclusions", async () => {
     const { dir, entries } = await setup();
-    const plan = await planForceMatch(stream(entries), dir, { pool, exclude: [".quiltkit"], tmpDir: base });
+    const plan = await planForceMatch(stream(entries), dir, { pool: dirs.pool(), exclude: [".quiltkit"], tmpDir: dirs.base() });
     const applied: ForceMatchChange[] = [];
     const r = await executeForceMatch(plan, { readEntry: readLocalEntry, concurrency: 2, onChange: (c) => applied.push(c) });
     await plan.dispose();
@@ -86,9 +69,9 @@ describe("forceMatch", () => {
       "x/y",
     ]);
     expect(await readFile(join(dir, "dataset", "file3.txt"), "utf8")).toBe("new three");
-    const check = await compareDir(stream(entries), dir, { pool, exclude: [".quiltkit"] });
+    const check = await compareDir(stream(entries), dir, { pool: dirs.pool(), exclude: [".quiltkit"] });
     expect(check.matches).toBe(true);
-    const again = await forceMatch(stream(entries), dir, { readEntry: readLocalEntry, pool, exclude: [".quiltkit"] });
+    const again = await forceMatch(stream(entries), dir, { readEntry: readLocalEntry, pool: dirs.pool(), exclude: [".quiltkit"] });
     expect(again).toMatchObject({ added: 0, replaced: 0, removed: 0, unchanged: 5, changes: [] });
   });
 
@@ -96,16 +79,16 @@ describe("forceMatch", () => {
     const src = await fresh("src");
     const entries = await packageOf(src, { "a/b.txt": "b", "c.txt": "c" });
     const target = join(await fresh("parent"), "new");
-    const r = await forceMatch(entries, target, { readEntry: readLocalEntry, pool });
+    const r = await forceMatch(entries, target, { readEntry: readLocalEntry, pool: dirs.pool() });
     expect(r).toMatchObject({ added: 2, removed: 0 });
 
     const outside = await fresh("outside");
     const dir = await fresh("dir");
     await symlink(outside, join(dir, "a"));
-    await expect(forceMatch(entries, dir, { readEntry: readLocalEntry, pool })).rejects.toMatchObject({ code: "INSTALL_SYMLINK_IN_DEST" });
+    await expect(forceMatch(entries, dir, { readEntry: readLocalEntry, pool: dirs.pool() })).rejects.toMatchObject({ code: "INSTALL_SYMLINK_IN_DEST" });
     expect(await listTree(outside)).toEqual([]);
 
-    await expect(forceMatch(entries, await fresh("dir"), { readEntry: readLocalEntry, pool, exclude: ["a"] })).rejects.toMatchObject({
+    await expect(forceMatch(entries, await fresh("dir"), { readEntry: readLocalEntry, pool: dirs.pool(), exclude: ["a"] })).rejects.toMatchObject({
       code: "FORCE_MATCH_EXCLUDED_KEY",
     });
   });
@@ -115,7 +98,7 @@ describe("forceMatch", () => {
     const entries = await packageOf(src, { "f.txt": "good" });
     await writeFile(join(src, "f.txt"), "evil");
     const dir = await fresh("dir");
-    await expect(forceMatch(entries, dir, { readEntry: readLocalEntry, pool })).rejects.toMatchObject({ code: "HASH_MISMATCH" });
+    await expect(forceMatch(entries, dir, { readEntry: readLocalEntry, pool: dirs.pool() })).rejects.toMatchObject({ code: "HASH_MISMATCH" });
     expect(await listTree(dir)).toEqual([]);
   });
 });

@@ -1,29 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { QuiltError } from "../errors/index.js";
 import { CRC64NVME, SHA256 } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
 import { executeInstall, install, planInstall, readLocalEntry, type EntryRef, type InstallProgress } from "./index.js";
-import { entryFor, listTree, packageOf, stream, writeTree, type Tree } from "./test-fixtures.js";
+import { entryFor, listTree, packageOf, stream, useTempDirs, writeTree, type Tree } from "./test-fixtures.js";
 
-let base: string;
-let n = 0;
-const fresh = async (name: string): Promise<string> => {
-  const dir = join(base, `${name}-${n++}`);
-  await mkdir(dir, { recursive: true });
-  return dir;
-};
-
-beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), "quiltkit-install-"));
-});
-afterAll(async () => {
-  await rm(base, { recursive: true, force: true });
-});
+const dirs = useTempDirs("quiltkit-install-");
+const fresh = dirs.fresh;
 
 async function caught(p: Promise<unknown>): Promise<QuiltError> {
   try {
@@ -53,7 +40,7 @@ describe("install", () => {
     const entries = await packageOf(src, { ...TREE, "big/blob.bin": big });
     const dest = join(await fresh("dest"), "pkg");
     const progress: InstallProgress[] = [];
-    const r = await install(stream(entries), dest, { readEntry: read, tmpDir: base, onProgress: (p) => progress.push(p) });
+    const r = await install(stream(entries), dest, { readEntry: read, tmpDir: dirs.base(), onProgress: (p) => progress.push(p) });
     expect(r).toMatchObject({ files: 6, skipped: 0, bytes: entries.reduce((s, e) => s + e.size, 0) });
     expect(r.seconds).toBeGreaterThanOrEqual(0);
     for (const [key, content] of Object.entries(TREE)) {
@@ -64,7 +51,7 @@ describe("install", () => {
     const last = progress.at(-1);
     expect(last).toMatchObject({ files: 6, totalFiles: 6, totalBytes: r.bytes, bytes: r.bytes });
 
-    const again = await install(stream(entries), dest, { readEntry: read, tmpDir: base });
+    const again = await install(stream(entries), dest, { readEntry: read, tmpDir: dirs.base() });
     expect(again).toMatchObject({ files: 0, bytes: 0, skipped: 6 });
   });
 
@@ -74,7 +61,7 @@ describe("install", () => {
     const b = await packageOf(join(src, "b"), { "c.txt": "crc" }, CRC64NVME);
     const entries = [...a, ...b.map((e) => ({ ...e, logicalKey: "w/" + e.logicalKey }))];
     const dest = await fresh("dest");
-    const plan = await planInstall(() => stream(entries), dest, { tmpDir: base });
+    const plan = await planInstall(() => stream(entries), dest, { tmpDir: dirs.base() });
     expect(plan).toMatchObject({ totalFiles: 3, presentFiles: 0 });
     const r = await executeInstall(plan, { readEntry: read, concurrency: 1 });
     await plan.dispose();
@@ -86,17 +73,17 @@ describe("install", () => {
     const src = await fresh("src");
     const entries = await packageOf(src, TREE);
     const dest = await fresh("dest");
-    const r = await install(stream(entries), dest, { readEntry: read, path: "data", tmpDir: base });
+    const r = await install(stream(entries), dest, { readEntry: read, path: "data", tmpDir: dirs.base() });
     expect(r.files).toBe(3);
     expect(await listTree(dest)).toEqual(["a.csv", "empty", "sub/", "sub/deep file.txt"]);
 
     const one = await fresh("dest");
-    await install(stream(entries), one, { readEntry: read, path: "data/sub/deep file.txt", tmpDir: base });
+    await install(stream(entries), one, { readEntry: read, path: "data/sub/deep file.txt", tmpDir: dirs.base() });
     expect(await listTree(one)).toEqual(["deep file.txt"]);
 
-    const none = await caught(install(stream(entries), await fresh("dest"), { readEntry: read, path: "dat", tmpDir: base }));
+    const none = await caught(install(stream(entries), await fresh("dest"), { readEntry: read, path: "dat", tmpDir: dirs.base() }));
     expect(none.code).toBe("INSTALL_PATH_NOT_FOUND");
-    const bad = await caught(install(stream(entries), await fresh("dest"), { readEntry: read, path: "data/", tmpDir: base }));
+    const bad = await caught(install(stream(entries), await fresh("dest"), { readEntry: read, path: "data/", tmpDir: dirs.base() }));
     expect(bad.code).toBe("TRANSFER_BAD_OPTION");
   });
 
@@ -106,7 +93,7 @@ describe("install", () => {
     const hostile = { ...entries[0]!, logicalKey: key };
     const sandbox = await fresh("sandbox");
     const dest = join(sandbox, "level1", "dest");
-    const e = await caught(install(stream([...entries, hostile]), dest, { readEntry: read, tmpDir: base }));
+    const e = await caught(install(stream([...entries, hostile]), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e.code).toBe("INSTALL_UNSAFE_KEY");
     expect(e.kind).toBe("integrity");
     expect(e.message).toContain(JSON.stringify(key).slice(1, -1));
@@ -119,7 +106,7 @@ describe("install", () => {
     const outside = await fresh("outside");
     const dest = await fresh("dest");
     await symlink(outside, join(dest, "sub"));
-    const e = await caught(install(stream(entries), dest, { readEntry: read, tmpDir: base }));
+    const e = await caught(install(stream(entries), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e.code).toBe("INSTALL_SYMLINK_IN_DEST");
     expect(e.message).toContain(join(dest, "sub"));
     expect(await listTree(outside)).toEqual([]);
@@ -127,7 +114,7 @@ describe("install", () => {
 
     // A link appearing between planning and writing is caught by the writer's own lstat.
     const dest2 = await fresh("dest");
-    const plan = await planInstall(stream(entries), dest2, { tmpDir: base });
+    const plan = await planInstall(stream(entries), dest2, { tmpDir: dirs.base() });
     await symlink(outside, join(dest2, "sub"));
     const e2 = await caught(executeInstall(plan, { readEntry: read, concurrency: 1 }));
     await plan.dispose();
@@ -138,7 +125,7 @@ describe("install", () => {
     const dest3 = await fresh("dest");
     await writeFile(join(outside, "target"), "secret");
     await symlink(join(outside, "target"), join(dest3, "top.txt"));
-    const e3 = await caught(install(stream(entries), dest3, { readEntry: read, tmpDir: base }));
+    const e3 = await caught(install(stream(entries), dest3, { readEntry: read, tmpDir: dirs.base() }));
     expect(e3.code).toBe("INSTALL_SYMLINK_IN_DEST");
     expect(await readFile(join(outside, "target"), "utf8")).toBe("secret");
   });
@@ -156,7 +143,7 @@ describe("install", () => {
     ];
     for (const [keys, code] of cases) {
       const dest = await fresh("dest");
-      const e = await caught(install(stream(as(...keys)), dest, { readEntry: read, tmpDir: base, sortMemoryBytes: 1024 }));
+      const e = await caught(install(stream(as(...keys)), dest, { readEntry: read, tmpDir: dirs.base(), sortMemoryBytes: 1024 }));
       expect(e.code, keys.join(" ")).toBe(code);
       if (code === "INSTALL_KEY_COLLISION") {
         const colliding = keys.filter((k) => k !== "b");
@@ -171,20 +158,20 @@ describe("install", () => {
     const [one] = await packageOf(src, { f: "content" });
     const as = (...keys: string[]): ManifestEntry[] => keys.map((logicalKey) => ({ ...one!, logicalKey }));
     const dest = await fresh("dest");
-    const e = await caught(install(stream(as("a/b", "a/b/c", "a/b!")), dest, { readEntry: read, tmpDir: base }));
+    const e = await caught(install(stream(as("a/b", "a/b/c", "a/b!")), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e.code).toBe("INSTALL_FILE_FOLDER_CONFLICT");
     expect(e.message).toContain("'a/b'");
     expect(e.message).toContain("'a/b/c'");
-    const e2 = await caught(install(stream(as("Data", "data/x")), dest, { readEntry: read, tmpDir: base }));
+    const e2 = await caught(install(stream(as("Data", "data/x")), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e2.code).toBe("INSTALL_KEY_COLLISION");
     expect(await listTree(dest)).toEqual([]);
 
     // A destination that is a file, or a file where the package needs a folder: conflicts found at planning.
     await writeFile(join(dest, "file"), "f");
-    const e4 = await caught(install(stream(as("a/b")), join(dest, "file"), { readEntry: read, tmpDir: base }));
+    const e4 = await caught(install(stream(as("a/b")), join(dest, "file"), { readEntry: read, tmpDir: dirs.base() }));
     expect(e4.code).toBe("INSTALL_PATH_CONFLICT");
     await writeFile(join(dest, "a"), "in the way");
-    const e3 = await caught(install(stream(as("a/b")), dest, { readEntry: read, tmpDir: base }));
+    const e3 = await caught(install(stream(as("a/b")), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e3.code).toBe("INSTALL_PATH_CONFLICT");
   });
 
@@ -193,7 +180,7 @@ describe("install", () => {
     const entries = await packageOf(src, { "a.txt": "aaaa", "b.txt": "bbbb", "c.txt": "cccc" });
     await writeFile(join(src, "b.txt"), "BBBB"); // same size, other bytes
     const dest = await fresh("dest");
-    const e = await caught(install(stream(entries), dest, { readEntry: read, tmpDir: base, concurrency: 1 }));
+    const e = await caught(install(stream(entries), dest, { readEntry: read, tmpDir: dirs.base(), concurrency: 1 }));
     expect(e.code).toBe("HASH_MISMATCH");
     const b = entries[1]!;
     expect(e.message).toContain("'b.txt'");
@@ -203,7 +190,7 @@ describe("install", () => {
     expect(tempFiles(await listTree(dest))).toEqual([]);
 
     await writeFile(join(src, "b.txt"), "bbbbb"); // longer than the entry says
-    const e2 = await caught(install(stream(entries), dest, { readEntry: read, tmpDir: base }));
+    const e2 = await caught(install(stream(entries), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e2.code).toBe("HASH_MISMATCH");
     expect(e2.message).toContain("Expected 4 bytes");
     expect(existsSync(join(dest, "b.txt"))).toBe(false);
@@ -215,11 +202,11 @@ describe("install", () => {
     const [one] = await packageOf(src, { f: "content" });
     const dest = await fresh("dest");
     const huge = { ...one!, logicalKey: "huge", size: 2 ** 52 };
-    const e = await caught(install(stream([one!, huge]), dest, { readEntry: read, tmpDir: base }));
+    const e = await caught(install(stream([one!, huge]), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e.code).toBe("INSTALL_NO_SPACE");
     expect(e.hint).toMatch(/Free at least/);
     const odd = { ...one!, hash: { type: "MD5", value: "x" } };
-    const e2 = await caught(install(stream([odd]), dest, { readEntry: read, tmpDir: base }));
+    const e2 = await caught(install(stream([odd]), dest, { readEntry: read, tmpDir: dirs.base() }));
     expect(e2.code).toBe("UNSUPPORTED_HASH_TYPE");
     expect(await listTree(dest)).toEqual([]);
   });
@@ -242,7 +229,7 @@ describe("install", () => {
         }
       }
     };
-    const e = await caught(install(stream(entries), dest, { readEntry: slow, signal: controller.signal, concurrency: 3, tmpDir: base }));
+    const e = await caught(install(stream(entries), dest, { readEntry: slow, signal: controller.signal, concurrency: 3, tmpDir: dirs.base() }));
     expect(e.code).toBe("INTERRUPTED");
     const after = await listTree(dest);
     expect(tempFiles(after)).toEqual([]);
@@ -251,7 +238,7 @@ describe("install", () => {
     expect(done.length).toBeLessThan(24);
     for (const rel of done) expect((await readFile(join(dest, rel))).equals(files[rel] as Buffer)).toBe(true);
 
-    const r = await install(stream(entries), dest, { readEntry: read, tmpDir: base });
+    const r = await install(stream(entries), dest, { readEntry: read, tmpDir: dirs.base() });
     expect(r.skipped).toBe(done.length);
     expect(r.files).toBe(24 - done.length);
     for (const [rel, content] of Object.entries(files)) expect((await readFile(join(dest, rel))).equals(content as Buffer)).toBe(true);
@@ -262,7 +249,7 @@ describe("install", () => {
     const entries = await packageOf(src, { "a.txt": "right" });
     const dest = await fresh("dest");
     await writeTree(dest, { "a.txt": "wrong" });
-    const plan = await planInstall(stream(entries), dest, { tmpDir: base });
+    const plan = await planInstall(stream(entries), dest, { tmpDir: dirs.base() });
     expect(plan.presentFiles).toBe(1);
     const r = await executeInstall(plan, { readEntry: read });
     await plan.dispose();
@@ -276,7 +263,7 @@ describe("install", () => {
     const e = await entryFor("x", join(src, "x"));
     const many = Array.from({ length: 250 }, (_, i) => ({ ...e, logicalKey: `k/${i % 7}/${i}` }));
     const dest = await fresh("dest");
-    const plan = await planInstall(stream(many), dest, { tmpDir: base, sortMemoryBytes: 4096 });
+    const plan = await planInstall(stream(many), dest, { tmpDir: dirs.base(), sortMemoryBytes: 4096 });
     expect(plan.totalFiles).toBe(250);
     const r = await executeInstall(plan, { readEntry: read, concurrency: 16, fsync: false });
     await plan.dispose();

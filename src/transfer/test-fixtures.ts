@@ -2,15 +2,51 @@
  * Test helpers for the transfer tests (not part of the public API): build folders and package
  * entries whose physical keys are local files and whose hashes come from src/hash.
  */
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { afterAll, beforeAll } from "vitest";
 import { dirname, join } from "node:path";
-import { hashFile, SHA2_256_CHUNKED, type HashType } from "../hash/index.js";
+import { hashFile, HashPool, SHA2_256_CHUNKED, type HashType } from "../hash/index.js";
 import type { PyObject } from "../json/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
 import { compareLogicalKeys } from "../sort/index.js";
 import { fileKeyFromPath, formatPhysicalKey } from "../storage/physical-key.js";
 
 export type Tree = Record<string, string | Uint8Array>;
+
+/**
+ * A temp folder for one test file (made before, removed after) and `fresh(name)` for a new,
+ * empty sub-folder per use; with `pool`, a one-worker hash pool for the file too.
+ */
+export function useTempDirs(prefix: string, options: { pool?: boolean } = {}): {
+  base: () => string;
+  fresh: (name: string) => Promise<string>;
+  pool: () => HashPool;
+} {
+  let base = "";
+  let pool: HashPool | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), prefix));
+    if (options.pool) pool = new HashPool({ size: 1 });
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await rm(base, { recursive: true, force: true });
+  });
+  return {
+    base: () => base,
+    fresh: async (name) => {
+      const dir = join(base, `${name}-${n++}`);
+      await mkdir(dir, { recursive: true });
+      return dir;
+    },
+    pool: () => {
+      if (!pool) throw new Error("useTempDirs: made without { pool: true }");
+      return pool;
+    },
+  };
+}
 
 /** Writes `files` (relative `/` paths → content) under `root`. */
 export async function writeTree(root: string, files: Tree): Promise<void> {
