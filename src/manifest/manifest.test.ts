@@ -9,6 +9,7 @@ import {
   encodeManifest,
   rewriteManifest,
   topHashOf,
+  readCanonical,
   withCanonicalManifest,
   type ManifestEntry,
 } from "./index.js";
@@ -176,5 +177,19 @@ describe("the canonical physical key fast path", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("reading only the entries under a prefix", () => {
+  const keys = ["a/b", "a b.txt", "a-c", "a.txt", "ab/c.txt", "data/x", "data/y/z", "data2/q", "données/é", "x/😀/1"];
+  const text = manifest(HEADER, '{"logical_key": "data/", "meta": {"k": 1}}', ...keys.map((k) => line(k)));
+
+  it("gives exactly the entries a full read would keep, for every prefix", async () => {
+    for (const prefix of ["a", "a/", "a ", "data/", "data", "données/", "x/😀/", "zz", "data/y/"]) {
+      const got: string[] = [];
+      const manifestRead = await readCanonical(bytesSource(text), { entryPrefix: prefix });
+      for await (const entry of manifestRead.entries) if (entry.logicalKey.startsWith(prefix)) got.push(entry.logicalKey);
+      expect(got, prefix).toEqual(keys.filter((k) => k.startsWith(prefix)));
+    }
   });
 });

@@ -9,7 +9,17 @@ export interface ReadOptions {
   /** Refuse unsafe logical keys (traversal, NUL). Default true; off only to hash foreign manifests. */
   readonly checkKeys?: boolean;
   readonly maxLineBytes?: number;
+  /**
+   * Only entries whose logical key starts with this are wanted, from a manifest already known to
+   * be in tree-walk order (a verified one): lines in quilt3's layout whose raw key does not start
+   * with it are skipped without being parsed, and the first one after the matching block ends
+   * the read (those keys are contiguous in tree-walk order).
+   */
+  readonly entryPrefix?: string;
 }
+
+/** How quilt3 (and we) start every entry and directory line. */
+const LINE_START = '{"logical_key": "';
 
 /**
  * Read a manifest's lines as records, in file order, with quilt3's loading rules (spec §1.2–1.4):
@@ -20,8 +30,18 @@ export async function* readManifestRecords(
   options: ReadOptions = {},
 ): AsyncGenerator<ManifestRecord> {
   const checkKeys = options.checkKeys ?? true;
+  const skip = prefixSkipper(options.entryPrefix);
   let sawHeader = false;
+  let matched = false;
   for await (const { text, line } of splitLines(chunks, options.maxLineBytes)) {
+    if (sawHeader && skip !== undefined) {
+      const verdict = skip(text);
+      if (verdict === "skip") {
+        if (matched) return;
+        continue;
+      }
+      if (verdict === "match") matched = true;
+    }
     const value = parseLine(text, line);
     if (!sawHeader) {
       sawHeader = true;
@@ -35,6 +55,21 @@ export async function* readManifestRecords(
       hint: "A manifest has at least one line, e.g. {\"version\": \"v0\", \"message\": null}.",
     });
   }
+}
+
+/**
+ * A cheap pre-filter on raw lines for `entryPrefix`. Only for printable-ASCII prefixes without
+ * `"` or `\\`, which Python, serde and we never escape (with or without ensure_ascii), so the raw key text
+ * starts with the prefix exactly when the key does; only entry lines (with physical keys) are
+ * judged, and every other line or prefix is parsed as usual.
+ */
+function prefixSkipper(prefix: string | undefined): ((text: string) => "skip" | "match" | "unknown") | undefined {
+  if (prefix === undefined || prefix === "" || !/^[\x20-\x7e]+$/.test(prefix) || /["\\]/.test(prefix)) return undefined;
+  const wanted = LINE_START + prefix;
+  return (text) => {
+    if (!text.startsWith(LINE_START) || !text.includes('", "physical_keys": [')) return "unknown";
+    return text.startsWith(wanted) ? "match" : "skip";
+  };
 }
 
 function parseLine(text: string, line: number): PyValue {

@@ -137,7 +137,7 @@ export class Package {
   /** Every entry under `prefix` (a folder `a/b/`, or `''` for all), in tree-walk order, streamed. */
   async *entries(options: { prefix?: string; signal?: AbortSignal } = {}): AsyncGenerator<ManifestEntry> {
     const prefix = options.prefix ?? "";
-    const manifest = await readCanonical(this.source, signalOf(options));
+    const manifest = await readCanonical(this.source, { ...signalOf(options), ...(prefix === "" ? {} : { entryPrefix: prefix }) });
     let inside = false;
     for await (const entry of manifest.entries) {
       this.checkPhysicalKey(entry);
