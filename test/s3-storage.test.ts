@@ -9,6 +9,7 @@ import { QuiltError } from "../src/errors/index.js";
 import { S3Storage } from "../src/storage/s3/index.js";
 import type { ListItem } from "../src/storage/types.js";
 import { clientOptionsOf } from "./helpers/s3-server.js";
+import { rejectionOf, collect } from "./helpers/expect.js";
 
 const s3 = inject("s3");
 const storage = new S3Storage({ bucket: s3.bucket, ...clientOptionsOf(s3) });
@@ -18,22 +19,6 @@ const run = randomBytes(4).toString("hex");
 let n = 0;
 /** A fresh key prefix per test: `s3-<run>/t<n>/`. */
 const fresh = (): string => `s3-${run}/t${n++}/`;
-
-async function errorOf(work: () => Promise<unknown>): Promise<QuiltError> {
-  try {
-    await work();
-  } catch (error) {
-    if (error instanceof QuiltError) return error;
-    throw error;
-  }
-  throw new Error("expected an error");
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 async function* chunksOf(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield await Promise.resolve(Buffer.from(part));
@@ -48,10 +33,10 @@ describe("S3Storage on versitygw", () => {
 
   it("refuses invalid keys like the local storage", async () => {
     for (const key of ["", "../x", "a//b", "a/", "/abs", "a\0b"]) {
-      const error = await errorOf(() => storage.write(key, Buffer.from("x")));
+      const error = await rejectionOf(() => storage.write(key, Buffer.from("x")));
       expect(error.code).toBe("STORAGE_KEY_INVALID");
-      expect((await errorOf(() => storage.readAll(key))).code).toBe("STORAGE_KEY_INVALID");
-      expect((await errorOf(() => storage.stat(key))).code).toBe("STORAGE_KEY_INVALID");
+      expect((await rejectionOf(() => storage.readAll(key))).code).toBe("STORAGE_KEY_INVALID");
+      expect((await rejectionOf(() => storage.stat(key))).code).toBe("STORAGE_KEY_INVALID");
     }
   });
 });
@@ -69,7 +54,7 @@ describe("write and read", () => {
     expect((await storage.readAll(`${p}f`, { range: { start: 10, end: 20 } })).length).toBe(0);
     expect((await storage.readAll(`${p}f`, { range: { start: 50, end: 60 } })).length).toBe(0);
     expect((await storage.readAll(`${p}f`, { range: { start: 3, end: 3 } })).length).toBe(0);
-    expect((await errorOf(() => storage.readAll(`${p}f`, { range: { start: 5, end: 2 } }))).code).toBe("RANGE_INVALID");
+    expect((await rejectionOf(() => storage.readAll(`${p}f`, { range: { start: 5, end: 2 } }))).code).toBe("RANGE_INVALID");
   });
 
   it("writes a stream of chunks and an empty object", async () => {
@@ -101,12 +86,12 @@ describe("write and read", () => {
 
   it("a missing key is OBJECT_NOT_FOUND naming the s3:// URL; stat gives undefined", async () => {
     const p = fresh();
-    const error = await errorOf(() => storage.readAll(`${p}missing`));
+    const error = await rejectionOf(() => storage.readAll(`${p}missing`));
     expect(error.code).toBe("OBJECT_NOT_FOUND");
     expect(error.kind).toBe("not-found");
     expect(error.message).toContain(`s3://${s3.bucket}/${p}missing`);
     expect(error.message).not.toContain(s3.secretAccessKey);
-    expect((await errorOf(() => storage.readAll(`${p}missing`, { range: { start: 0, end: 0 } }))).code).toBe("OBJECT_NOT_FOUND");
+    expect((await rejectionOf(() => storage.readAll(`${p}missing`, { range: { start: 0, end: 0 } }))).code).toBe("OBJECT_NOT_FOUND");
     expect(await storage.stat(`${p}missing`)).toBeUndefined();
   });
 
@@ -121,7 +106,7 @@ describe("write and read", () => {
   it("ifNoneMatch creates once, then fails with OBJECT_EXISTS and keeps the first content", async () => {
     const p = fresh();
     await storage.write(`${p}once`, Buffer.from("first"), { ifNoneMatch: true });
-    const error = await errorOf(() => storage.write(`${p}once`, Buffer.from("second"), { ifNoneMatch: true }));
+    const error = await rejectionOf(() => storage.write(`${p}once`, Buffer.from("second"), { ifNoneMatch: true }));
     expect(error.code).toBe("OBJECT_EXISTS");
     expect(error.kind).toBe("conflict");
     expect(error.message).toContain(`s3://${s3.bucket}/${p}once`);
@@ -143,11 +128,11 @@ describe("write and read", () => {
       yield await Promise.resolve(Buffer.from("partial"));
       throw new Error("disk vanished");
     }
-    const error = await errorOf(() => storage.write(`${p}f`, broken()));
+    const error = await rejectionOf(() => storage.write(`${p}f`, broken()));
     expect(error.message).toContain("disk vanished");
     expect(await storage.stat(`${p}f`)).toBeUndefined();
     await storage.write(`${p}g`, Buffer.from("kept"));
-    await errorOf(() => storage.write(`${p}g`, broken()));
+    await rejectionOf(() => storage.write(`${p}g`, broken()));
     expect((await storage.readAll(`${p}g`)).toString()).toBe("kept");
   });
 
@@ -155,9 +140,9 @@ describe("write and read", () => {
     const p = fresh();
     const controller = new AbortController();
     controller.abort();
-    expect((await errorOf(() => storage.write(`${p}f`, Buffer.from("x"), { signal: controller.signal }))).code).toBe("INTERRUPTED");
+    expect((await rejectionOf(() => storage.write(`${p}f`, Buffer.from("x"), { signal: controller.signal }))).code).toBe("INTERRUPTED");
     expect(await storage.stat(`${p}f`)).toBeUndefined();
-    expect((await errorOf(() => storage.readAll(`${p}f`, { signal: controller.signal }))).code).toBe("INTERRUPTED");
+    expect((await rejectionOf(() => storage.readAll(`${p}f`, { signal: controller.signal }))).code).toBe("INTERRUPTED");
   });
 
   it("keys with unicode, spaces, %, + and other specials round-trip and list", async () => {
@@ -188,7 +173,7 @@ describe("multipart writes (bodies over the threshold)", () => {
     expect(info.size).toBe(data.length);
     expect(info.versionId).toBeTruthy();
     expect((await big.readAll(`${p}mp`)).equals(data)).toBe(true);
-    const error = await errorOf(() => big.write(`${p}mp`, slices(data, 1024 * 1024), { ifNoneMatch: true }));
+    const error = await rejectionOf(() => big.write(`${p}mp`, slices(data, 1024 * 1024), { ifNoneMatch: true }));
     expect(error.code).toBe("OBJECT_EXISTS");
   });
 
@@ -198,7 +183,7 @@ describe("multipart writes (bodies over the threshold)", () => {
       for (let i = 0; i < 12; i++) yield await Promise.resolve(randomBytes(1024 * 1024));
       throw new Error("source gone");
     }
-    const error = await errorOf(() => big.write(`${p}f`, broken()));
+    const error = await rejectionOf(() => big.write(`${p}f`, broken()));
     expect(error.message).toContain("source gone");
     expect(await big.stat(`${p}f`)).toBeUndefined();
   });
@@ -225,7 +210,7 @@ describe("versions", () => {
   it("an unknown version id is OBJECT_NOT_FOUND", async () => {
     const p = fresh();
     const v1 = await storage.write(`${p}f`, Buffer.from("one"));
-    const error = await errorOf(() => storage.readAll(`${p}g`, { versionId: v1.versionId as string }));
+    const error = await rejectionOf(() => storage.readAll(`${p}g`, { versionId: v1.versionId as string }));
     expect(error.code).toBe("OBJECT_NOT_FOUND");
   });
 });
@@ -250,7 +235,7 @@ describe("list", () => {
     const items = (await collect(storage.list(p, { delimiter: "/" }))).map(describeItem);
     expect(items).toEqual([`${p}a-b=1`, `[${p}a/]`, `${p}a0=1`, `[${p}b/]`, `${p}c=1`]);
     expect((await collect(storage.list(`${p}a/`, { delimiter: "/" }))).map(describeItem)).toEqual([`${p}a/1=1`, `[${p}a/2/]`]);
-    const bad = await errorOf(() => collect(storage.list(p, { delimiter: "|" as "/" })));
+    const bad = await rejectionOf(() => collect(storage.list(p, { delimiter: "|" as "/" })));
     expect(bad.code).toBe("LIST_DELIMITER_UNSUPPORTED");
   });
 
@@ -287,7 +272,7 @@ describe("errors", () => {
     const secret = "wrong-secret-do-not-print";
     const denied = new S3Storage({ bucket: s3.bucket, ...clientOptionsOf(s3), credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: secret }, maxAttempts: 1 });
     try {
-      const error = await errorOf(() => denied.readAll("x"));
+      const error = await rejectionOf(() => denied.readAll("x"));
       expect(error.code).toBe("STORAGE_ACCESS_DENIED");
       expect(error.message).toContain(`s3://${s3.bucket}/x`);
       expect(error.message).not.toContain(secret);
@@ -300,7 +285,7 @@ describe("errors", () => {
   it("an unreachable endpoint is STORAGE_NETWORK", async () => {
     const offline = new S3Storage({ bucket: s3.bucket, ...clientOptionsOf(s3), endpoint: "http://127.0.0.1:9", maxAttempts: 1, connectionTimeoutMs: 1_000 });
     try {
-      const error = await errorOf(() => offline.stat("x"));
+      const error = await rejectionOf(() => offline.stat("x"));
       expect(error.code).toBe("STORAGE_NETWORK");
       expect(error.kind).toBe("storage");
     } finally {
@@ -311,8 +296,8 @@ describe("errors", () => {
   it("a missing bucket is STORAGE_BUCKET_NOT_FOUND", async () => {
     const nowhere = new S3Storage({ bucket: `no-such-bucket-${run}`, ...clientOptionsOf(s3) });
     try {
-      expect((await errorOf(() => nowhere.readAll("x"))).code).toBe("STORAGE_BUCKET_NOT_FOUND");
-      expect((await errorOf(() => collect(nowhere.list("")))).code).toBe("STORAGE_BUCKET_NOT_FOUND");
+      expect((await rejectionOf(() => nowhere.readAll("x"))).code).toBe("STORAGE_BUCKET_NOT_FOUND");
+      expect((await rejectionOf(() => collect(nowhere.list("")))).code).toBe("STORAGE_BUCKET_NOT_FOUND");
     } finally {
       nowhere.destroy();
     }

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HashPool, hashFile, hashFiles, type HashOutcome, type HashType } from "./index.js";
+import { collect } from "../../test/helpers/expect.js";
 
 const MiB = 1024 * 1024;
 const ALL: HashType[] = ["sha2-256-chunked", "SHA256", "CRC64NVME"];
@@ -40,12 +41,6 @@ afterAll(async () => {
   await pool.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 async function serial(types: HashType[]): Promise<Map<string, unknown>> {
   const out = new Map<string, unknown>();

@@ -2,18 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { QuiltError } from "../errors/index.js";
 import { formatHandle, normalizeRegistry, parseHandle, type PackageHandle } from "./handle.js";
+import { errorOf } from "../../test/helpers/expect.js";
 
 const H = "0f074cc9a77c574281577ddc98cb147dfa88dc20d84582cedc1fd5f366686d76";
-
-function errorOf(run: () => unknown): QuiltError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof QuiltError) return error;
-    throw error;
-  }
-  throw new Error("expected an error");
-}
 
 describe("parseHandle", () => {
   it.each<[string, PackageHandle]>([

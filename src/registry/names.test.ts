@@ -1,7 +1,6 @@
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { QuiltError } from "../errors/index.js";
 import {
   isHashPrefix,
   isTimestampPointer,
@@ -13,16 +12,7 @@ import {
   validatePointerName,
   validateTag,
 } from "./names.js";
-
-function errorOf(run: () => unknown): QuiltError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof QuiltError) return error;
-    throw error;
-  }
-  throw new Error("expected an error");
-}
+import { errorOf } from "../../test/helpers/expect.js";
 
 describe("package names (quilt3 rule)", () => {
   it.each(["user/pkg", "test/revs", "ünï/cødé", "日本/語", "١٢/٣", "-/-", "a_b/c-d", "Ⅻ/²"])("accepts %j", (name) => {

@@ -5,12 +5,13 @@ import { dirname, join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { loadQuilt3Vectors, QUILT3_VECTORS, type VectorCase } from "../../test/helpers/shared.js";
-import { ConflictError, NotFoundError, QuiltError } from "../errors/index.js";
+import { ConflictError, NotFoundError } from "../errors/index.js";
 import { compareCodePoints } from "../json/code-point-order.js";
 import { topHashOf } from "../manifest/index.js";
 import { LocalStorage } from "../storage/local.js";
 import type { ListItem, ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "../storage/types.js";
 import { Registry, type PointerInfo } from "./registry.js";
+import { rejectionOf, collect } from "../../test/helpers/expect.js";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -36,22 +37,6 @@ beforeEach(() => {
 const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
 /** A made-up top hash that starts with `prefix`. */
 const fakeHash = (prefix: string, seed: string): string => (prefix + sha256(seed)).slice(0, 64);
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-async function errorOf(run: () => Promise<unknown>): Promise<QuiltError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof QuiltError) return error;
-    throw error;
-  }
-  throw new Error("expected an error");
-}
 
 /** Every file under `dir`, relative, sorted. */
 function filesUnder(dir: string, rel = ""): string[] {
@@ -251,9 +236,9 @@ describe("pointers", () => {
     await registry.writePointer("u/p", "latest", h);
     expect(readFileSync(join(root, ".quilt/named_packages/u/p/latest"))).toEqual(Buffer.from(h, "ascii"));
     expect(await registry.readPointer("u/p", "latest")).toBe(h);
-    expect((await errorOf(() => registry.writePointer("u/p", "latest", `${h}\n`))).code).toBe("TOP_HASH_INVALID");
-    expect((await errorOf(() => registry.writePointer("u/p", "latest", h.toUpperCase()))).code).toBe("TOP_HASH_INVALID");
-    expect((await errorOf(() => registry.writePointer("u/p", "../x", h))).code).toBe("POINTER_NAME_INVALID");
+    expect((await rejectionOf(() => registry.writePointer("u/p", "latest", `${h}\n`))).code).toBe("TOP_HASH_INVALID");
+    expect((await rejectionOf(() => registry.writePointer("u/p", "latest", h.toUpperCase()))).code).toBe("TOP_HASH_INVALID");
+    expect((await rejectionOf(() => registry.writePointer("u/p", "../x", h))).code).toBe("POINTER_NAME_INVALID");
   });
 
   it.each([
@@ -270,7 +255,7 @@ describe("pointers", () => {
       () => registry.resolve({ name: "u/bad" }),
       () => collect(registry.listPointers("u/bad")),
     ]) {
-      const error = await errorOf(run);
+      const error = await rejectionOf(run);
       expect(error.code).toBe("POINTER_INVALID");
       expect(error.kind).toBe("integrity");
       expect(error.message).toContain(".quilt/named_packages/u/bad/latest");
@@ -280,7 +265,7 @@ describe("pointers", () => {
   });
 
   it("a missing package is PACKAGE_NOT_FOUND, a missing tag REVISION_NOT_FOUND, both with hints", async () => {
-    const missingPackage = await errorOf(() => registry.resolve({ name: "no/such" }));
+    const missingPackage = await rejectionOf(() => registry.resolve({ name: "no/such" }));
     expect(missingPackage).toBeInstanceOf(NotFoundError);
     expect(missingPackage.code).toBe("PACKAGE_NOT_FOUND");
     expect(missingPackage.message).toContain("no/such");
@@ -288,7 +273,7 @@ describe("pointers", () => {
 
     writeFile(`.quilt/packages/${h}`, "{}\n");
     await registry.writePointer("u/p", "latest", h);
-    const missingTag = await errorOf(() => registry.resolve({ name: "u/p", tag: "v9" }));
+    const missingTag = await rejectionOf(() => registry.resolve({ name: "u/p", tag: "v9" }));
     expect(missingTag.code).toBe("REVISION_NOT_FOUND");
     expect(missingTag.message).toContain("v9");
     expect(missingTag.hint).toContain("quilt versions u/p");
@@ -329,7 +314,7 @@ describe("resolve", () => {
   });
 
   it("an ambiguous prefix is HASH_PREFIX_AMBIGUOUS listing the candidates and their pointers", async () => {
-    const error = await errorOf(() => registry.resolve({ name: "u/p", hash: "abcdef" }));
+    const error = await rejectionOf(() => registry.resolve({ name: "u/p", hash: "abcdef" }));
     expect(error.code).toBe("HASH_PREFIX_AMBIGUOUS");
     expect(error.kind).toBe("usage");
     expect(error.message).toContain(`${h1} (u/p: 1700000000, v1)`);
@@ -342,21 +327,21 @@ describe("resolve", () => {
   });
 
   it("no match: REVISION_NOT_FOUND (or PACKAGE_NOT_FOUND for an unknown package)", async () => {
-    const error = await errorOf(() => registry.resolve({ name: "u/p", hash: "012345" }));
+    const error = await rejectionOf(() => registry.resolve({ name: "u/p", hash: "012345" }));
     expect(error.code).toBe("REVISION_NOT_FOUND");
     expect(error.message).toContain("012345");
     expect(error.hint).toContain("quilt versions u/p");
-    expect((await errorOf(() => registry.resolve({ name: "no/pkg", hash: "012345" }))).code).toBe("PACKAGE_NOT_FOUND");
+    expect((await rejectionOf(() => registry.resolve({ name: "no/pkg", hash: "012345" }))).code).toBe("PACKAGE_NOT_FOUND");
   });
 
   it("a full hash without its manifest is REVISION_NOT_FOUND / PACKAGE_NOT_FOUND", async () => {
-    expect((await errorOf(() => registry.resolve({ name: "u/p", hash: fakeHash("", "nope") }))).code).toBe("REVISION_NOT_FOUND");
-    expect((await errorOf(() => registry.resolve({ name: "no/pkg", hash: fakeHash("", "nope") }))).code).toBe("PACKAGE_NOT_FOUND");
+    expect((await rejectionOf(() => registry.resolve({ name: "u/p", hash: fakeHash("", "nope") }))).code).toBe("REVISION_NOT_FOUND");
+    expect((await rejectionOf(() => registry.resolve({ name: "no/pkg", hash: fakeHash("", "nope") }))).code).toBe("PACKAGE_NOT_FOUND");
   });
 
   it("a pointer whose manifest is missing is MANIFEST_NOT_FOUND naming both", async () => {
     for (const request of [{ name: "u/p", tag: "broken" }, { name: "u/p", hash: "777777" }]) {
-      const error = await errorOf(() => registry.resolve(request));
+      const error = await rejectionOf(() => registry.resolve(request));
       expect(error.code).toMatch(/^(MANIFEST|REVISION)_NOT_FOUND$/);
       expect(error.message).toContain(dangling);
     }
@@ -366,17 +351,17 @@ describe("resolve", () => {
     expect(await registry.resolve({ name: "u/p", tag: "v1", hash: h1 })).toBe(h1);
     // The tag pins the revision: a prefix ambiguous elsewhere is fine here.
     expect(await registry.resolve({ name: "u/p", tag: "v1", hash: "abcdef" })).toBe(h1);
-    const error = await errorOf(() => registry.resolve({ name: "u/p", tag: "v1", hash: h2.slice(0, 10) }));
+    const error = await rejectionOf(() => registry.resolve({ name: "u/p", tag: "v1", hash: h2.slice(0, 10) }));
     expect(error).toBeInstanceOf(ConflictError);
     expect(error.code).toBe("TAG_HASH_MISMATCH");
     expect(error.message).toContain(h1);
   });
 
   it("refuses malformed input", async () => {
-    expect((await errorOf(() => registry.resolve({ name: "bad" }))).code).toBe("PACKAGE_NAME_INVALID");
-    expect((await errorOf(() => registry.resolve({ name: "u/p", hash: "abc" }))).code).toBe("HASH_INVALID");
-    expect((await errorOf(() => registry.resolve({ name: "u/p", hash: "zzzzzzz" }))).code).toBe("HASH_INVALID");
-    expect((await errorOf(() => registry.resolve({ name: "u/p", tag: "a/b" }))).code).toBe("POINTER_NAME_INVALID");
+    expect((await rejectionOf(() => registry.resolve({ name: "bad" }))).code).toBe("PACKAGE_NAME_INVALID");
+    expect((await rejectionOf(() => registry.resolve({ name: "u/p", hash: "abc" }))).code).toBe("HASH_INVALID");
+    expect((await rejectionOf(() => registry.resolve({ name: "u/p", hash: "zzzzzzz" }))).code).toBe("HASH_INVALID");
+    expect((await rejectionOf(() => registry.resolve({ name: "u/p", tag: "a/b" }))).code).toBe("POINTER_NAME_INVALID");
   });
 
   it("shortHash: shortest unique prefix of at least 7", async () => {
@@ -386,7 +371,7 @@ describe("resolve", () => {
     expect(await registry.shortHash(close1)).toBe("123456789a");
     expect(await registry.shortHash(h1)).toBe("abcdef1");
     expect(await registry.shortHash(other)).toBe(other.slice(0, 7));
-    expect((await errorOf(() => registry.shortHash(dangling))).code).toBe("REVISION_NOT_FOUND");
+    expect((await rejectionOf(() => registry.shortHash(dangling))).code).toBe("REVISION_NOT_FOUND");
   });
 });
 
@@ -417,13 +402,13 @@ describe("pushManifest", () => {
   });
 
   it("refuses bad tags before writing anything", async () => {
-    const error = await errorOf(() => registry.pushManifest("u/p", h1, writer, { tags: ["1234"] }));
+    const error = await rejectionOf(() => registry.pushManifest("u/p", h1, writer, { tags: ["1234"] }));
     expect(error.code).toBe("TAG_INVALID");
     expect(filesUnder(root)).toEqual([]);
   });
 
   it("writes no pointer if the manifest writer did not store the manifest", async () => {
-    const error = await errorOf(() => registry.pushManifest("u/p", h1, () => Promise.resolve(), { now: () => 1 }));
+    const error = await rejectionOf(() => registry.pushManifest("u/p", h1, () => Promise.resolve(), { now: () => 1 }));
     expect(error.code).toBe("MANIFEST_NOT_WRITTEN");
     expect(filesUnder(root)).toEqual([]);
   });
@@ -547,15 +532,15 @@ describe("tag, untag, deletePointers", () => {
     expect(await registry.tag("u/p", "v1", h1)).toEqual({});
     expect(await registry.tag("u/p", "v1", h2)).toEqual({ previous: h1 });
     expect(await registry.resolve({ name: "u/p", tag: "v1" })).toBe(h2);
-    expect((await errorOf(() => registry.tag("u/p", "v1", fakeHash("", "none")))).code).toBe("REVISION_NOT_FOUND");
-    expect((await errorOf(() => registry.tag("u/p", "123", h1))).code).toBe("TAG_INVALID");
+    expect((await rejectionOf(() => registry.tag("u/p", "v1", fakeHash("", "none")))).code).toBe("REVISION_NOT_FOUND");
+    expect((await rejectionOf(() => registry.tag("u/p", "123", h1))).code).toBe("TAG_INVALID");
   });
 
   it("untag removes a tag, refuses latest and missing tags", async () => {
     await registry.tag("u/p", "v1", h1);
     expect(await registry.untag("u/p", "v1")).toBe(h1);
-    expect((await errorOf(() => registry.untag("u/p", "v1"))).code).toBe("REVISION_NOT_FOUND");
-    expect((await errorOf(() => registry.untag("u/p", "latest"))).code).toBe("TAG_RESERVED");
+    expect((await rejectionOf(() => registry.untag("u/p", "v1"))).code).toBe("REVISION_NOT_FOUND");
+    expect((await rejectionOf(() => registry.untag("u/p", "latest"))).code).toBe("TAG_RESERVED");
   });
 
   it("deletePointers deletes what select picks and can re-point latest to the newest timestamp", async () => {

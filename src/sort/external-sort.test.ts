@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InterruptedError, StorageError, UsageError } from "../errors/index.js";
 import { externalSort, externalSortBatches, type ExternalSortOptions, type ExternalSortStats } from "./external-sort.js";
 import { compareLogicalKeys } from "./logical-key-order.js";
+import { collect } from "../../test/helpers/expect.js";
 
 let tmp: string;
 beforeEach(async () => {
@@ -50,12 +51,6 @@ const numOpts = (extra: Partial<ExternalSortOptions<number>> = {}): ExternalSort
   tmpDir: tmp,
   ...extra,
 });
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 async function* slowly<T>(items: Iterable<T>): AsyncGenerator<T> {
   for (const x of items) yield await Promise.resolve(x);

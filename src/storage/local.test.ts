@@ -6,6 +6,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { QuiltError } from "../errors/index.js";
 import { LocalStorage, storageKeyProblem, TEMP_PREFIX } from "./local.js";
 import type { ListItem } from "./types.js";
+import { rejectionOf, collect } from "../../test/helpers/expect.js";
 
 const base = mkdtempSync(join(tmpdir(), "quiltkit-local-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -17,22 +18,6 @@ beforeEach(() => {
   mkdirSync(root);
   storage = new LocalStorage(root);
 });
-
-async function errorOf(run: () => Promise<unknown>): Promise<QuiltError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof QuiltError) return error;
-    throw error;
-  }
-  throw new Error("expected an error");
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 const describeItem = (item: ListItem): string => (item.kind === "object" ? `${item.key}=${item.size}` : `[${item.prefix}]`);
 
@@ -56,13 +41,13 @@ describe("keys", () => {
     [`a/${TEMP_PREFIX}x`, "reserved"],
   ])("refuses %j (%s)", async (key, why) => {
     expect(storageKeyProblem(key)).toContain(why);
-    const error = await errorOf(() => storage.write(key, Buffer.from("x")));
+    const error = await rejectionOf(() => storage.write(key, Buffer.from("x")));
     expect(error.code).toBe("STORAGE_KEY_INVALID");
     expect(error.kind).toBe("usage");
     expect(error.message).toContain(JSON.stringify(key));
-    expect((await errorOf(() => storage.readAll(key))).code).toBe("STORAGE_KEY_INVALID");
-    expect((await errorOf(() => storage.stat(key))).code).toBe("STORAGE_KEY_INVALID");
-    expect((await errorOf(() => storage.delete(key))).code).toBe("STORAGE_KEY_INVALID");
+    expect((await rejectionOf(() => storage.readAll(key))).code).toBe("STORAGE_KEY_INVALID");
+    expect((await rejectionOf(() => storage.stat(key))).code).toBe("STORAGE_KEY_INVALID");
+    expect((await rejectionOf(() => storage.delete(key))).code).toBe("STORAGE_KEY_INVALID");
   });
 
   it("never names a path outside the root (property)", () => {
@@ -88,7 +73,7 @@ describe("keys", () => {
 describe("write", () => {
   it("names the problem when a parent of the key is a file", async () => {
     await storage.write("a", Buffer.from("x"));
-    const error = await errorOf(() => storage.write("a/b", Buffer.from("y")));
+    const error = await rejectionOf(() => storage.write("a/b", Buffer.from("y")));
     expect(error.code).toBe("STORAGE_IO_ERROR");
     expect(error.hint).toContain("is a file");
   });
@@ -131,14 +116,14 @@ describe("write", () => {
       controller.abort();
       yield Buffer.from("b");
     }
-    const error = await errorOf(() => storage.write("x/y", body(), { signal: controller.signal }));
+    const error = await rejectionOf(() => storage.write("x/y", body(), { signal: controller.signal }));
     expect(error.code).toBe("INTERRUPTED");
     expect(filesUnder(root)).toEqual([]);
   });
 
   it("ifNoneMatch creates once, then fails with OBJECT_EXISTS and keeps the first content", async () => {
     await storage.write("p/1700000000", Buffer.from("first"), { ifNoneMatch: true });
-    const error = await errorOf(() => storage.write("p/1700000000", Buffer.from("second"), { ifNoneMatch: true }));
+    const error = await rejectionOf(() => storage.write("p/1700000000", Buffer.from("second"), { ifNoneMatch: true }));
     expect(error.code).toBe("OBJECT_EXISTS");
     expect(error.kind).toBe("conflict");
     expect(error.message).toContain("p/1700000000");
@@ -173,7 +158,7 @@ describe("read", () => {
     expect((await storage.readAll("f", { range: { start: 8, end: 100 } })).toString()).toBe("89");
     expect((await storage.readAll("f", { range: { start: 10, end: 12 } })).length).toBe(0);
     expect((await storage.readAll("f", { range: { start: 3, end: 3 } })).length).toBe(0);
-    expect((await errorOf(() => storage.readAll("f", { range: { start: 5, end: 2 } }))).code).toBe("RANGE_INVALID");
+    expect((await rejectionOf(() => storage.readAll("f", { range: { start: 5, end: 2 } }))).code).toBe("RANGE_INVALID");
   });
 
   it("streams large objects in chunks", async () => {
@@ -190,7 +175,7 @@ describe("read", () => {
   it("a missing key, a folder, or a path through a file is OBJECT_NOT_FOUND naming the URL", async () => {
     await storage.write("dir/file", Buffer.from("x"));
     for (const key of ["nope", "dir", "dir/file/below"]) {
-      const error = await errorOf(() => storage.readAll(key));
+      const error = await rejectionOf(() => storage.readAll(key));
       expect(error.code).toBe("OBJECT_NOT_FOUND");
       expect(error.kind).toBe("not-found");
       expect(error.message).toContain(storage.url);
@@ -200,7 +185,7 @@ describe("read", () => {
 
   it("refuses a versionId", async () => {
     await storage.write("f", Buffer.from("x"));
-    expect((await errorOf(() => storage.readAll("f", { versionId: "abc" }))).code).toBe("VERSION_ID_UNSUPPORTED");
+    expect((await rejectionOf(() => storage.readAll("f", { versionId: "abc" }))).code).toBe("VERSION_ID_UNSUPPORTED");
   });
 
   it("stat gives size and mtime", async () => {
@@ -262,7 +247,7 @@ describe("list", () => {
   });
 
   it("refuses an escaping prefix", async () => {
-    expect((await errorOf(() => collect(storage.list("../")))).code).toBe("STORAGE_KEY_INVALID");
+    expect((await rejectionOf(() => collect(storage.list("../")))).code).toBe("STORAGE_KEY_INVALID");
   });
 });
 

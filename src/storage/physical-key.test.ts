@@ -16,6 +16,7 @@ import {
   parsePhysicalKey,
   type PhysicalKey,
 } from "./physical-key.js";
+import { errorOf } from "../../test/helpers/expect.js";
 
 const s3 = (bucket: string, path: string, versionId?: string): PhysicalKey =>
   versionId === undefined ? { kind: "s3", bucket, path } : { kind: "s3", bucket, path, versionId };
@@ -23,16 +24,6 @@ const local = (path: string): PhysicalKey => ({ kind: "file", path });
 const LEXICAL = { resolveSymlinks: false } as const;
 const parseLexical = (url: string): PhysicalKey => parsePhysicalKey(url, LEXICAL);
 const redump = (url: string): string => formatPhysicalKey(parseLexical(url));
-
-function errorOf(run: () => unknown): QuiltError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof QuiltError) return error;
-    throw error;
-  }
-  throw new Error("expected a QuiltError");
-}
 
 describe("spec §4.5: formatting S3 keys", () => {
   it("prints the spec's example", () => {
