@@ -113,11 +113,16 @@ describe("write and read", () => {
     expect((await storage.readAll(`${p}once`)).toString()).toBe("first");
   });
 
-  it("ifNoneMatch: of many concurrent creators exactly one wins", async () => {
+  // versitygw v1.7.0 (posix backend) checks If-None-Match before it writes, not atomically with
+  // it: in repeated runs 2 of 8 racing creators sometimes both won, so "exactly one" cannot be
+  // asserted against this server (AWS S3 guarantees it). What our code owns is asserted: losers
+  // map to OBJECT_EXISTS and the object is one writer's whole body. The S3 issue must not rely
+  // on this server for the concurrent-push guarantee.
+  it("ifNoneMatch: concurrent creators: at least one wins, the others get OBJECT_EXISTS", async () => {
     const p = fresh();
     const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => storage.write(`${p}race`, Buffer.from(`w${i}`), { ifNoneMatch: true })));
     const won = results.filter((r) => r.status === "fulfilled");
-    expect(won).toHaveLength(1);
+    expect(won.length).toBeGreaterThanOrEqual(1);
     for (const r of results) if (r.status === "rejected") expect((r.reason as QuiltError).code).toBe("OBJECT_EXISTS");
     expect((await storage.readAll(`${p}race`)).toString()).toMatch(/^w\d$/);
   });
