@@ -3,6 +3,7 @@
  * writes are atomic (temporary file in the same folder, fsync, then `rename`, or `link` for
  * create-only writes); listings walk the folders lazily, in S3's key order.
  */
+import { assertListDelimiter } from "./list-options.js";
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, type Dirent, type Stats } from "node:fs";
 import { link, lstat, mkdir, open, opendir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
@@ -230,12 +231,7 @@ export class LocalStorage implements Storage {
   }
 
   private async *listItems(prefix: string, options: ListOptions): AsyncGenerator<ListItem> {
-    const delimiter: unknown = options.delimiter;
-    if (delimiter !== undefined && delimiter !== "/") {
-      throw new UsageError("LIST_DELIMITER_UNSUPPORTED", `Cannot list ${this.url} with delimiter ${JSON.stringify(delimiter)}.`, {
-        hint: "Use '/' or no delimiter.",
-      });
-    }
+    assertListDelimiter(this.url, options);
     const slash = prefix.lastIndexOf("/");
     const dirKey = slash < 0 ? "" : prefix.slice(0, slash);
     const partial = prefix.slice(slash + 1);
@@ -245,7 +241,7 @@ export class LocalStorage implements Storage {
         hint: KEY_HINT,
       });
     }
-    yield* this.walk(dirKey, partial, delimiter === "/");
+    yield* this.walk(dirKey, partial, options.delimiter === "/");
   }
 
   private async *walk(dirKey: string, filter: string, delimited: boolean): AsyncGenerator<ListItem> {

@@ -4,6 +4,7 @@
  * bodies over `multipartThresholdBytes`; create-only writes use `If-None-Match: *`; listings page
  * through ListObjectsV2 lazily.
  */
+import { assertListDelimiter } from "../list-options.js";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import {
@@ -284,12 +285,7 @@ export class S3Storage implements Storage {
   }
 
   private async *listItems(prefix: string, options: ListOptions): AsyncGenerator<ListItem> {
-    const delimiter: unknown = options.delimiter;
-    if (delimiter !== undefined && delimiter !== "/") {
-      throw new UsageError("LIST_DELIMITER_UNSUPPORTED", `Cannot list ${this.url} with delimiter ${JSON.stringify(delimiter)}.`, {
-        hint: "Use '/' or no delimiter.",
-      });
-    }
+    assertListDelimiter(this.url, options);
     if (prefix.includes("\0") || prefix.startsWith("/")) {
       throw new UsageError("STORAGE_KEY_INVALID", `Invalid list prefix ${JSON.stringify(prefix)} under ${this.url}.`, { hint: KEY_HINT });
     }
@@ -301,7 +297,7 @@ export class S3Storage implements Storage {
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: prefix === "" ? undefined : prefix,
-            Delimiter: delimiter === "/" ? "/" : undefined,
+            Delimiter: options.delimiter,
             ContinuationToken: token,
           }),
         );
