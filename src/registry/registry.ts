@@ -370,7 +370,7 @@ export class Registry {
   }
 
   /** The top hash `latest` points at, or undefined for a new package. */
-  private async currentLatest(name: string): Promise<string | undefined> {
+  async currentLatest(name: string): Promise<string | undefined> {
     try {
       return await this.readPointer(name, LATEST);
     } catch (error) {

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
-import { NotFoundError } from "../../errors/index.js";
 import { HashPool } from "../../hash/index.js";
 import { PackageBuilder, STATE_DIR } from "../../package/index.js";
-import { validatePackageName, validateTag, LATEST } from "../../registry/names.js";
-import type { Registry } from "../../registry/registry.js";
+import { validatePackageName, validateTag } from "../../registry/names.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseMetaFlag, REGISTRY_HELP, registryOf, type RegistryFlag } from "./common.js";
@@ -69,7 +67,7 @@ export function registerBuild(program: Command, context: CliContext): void {
       if (flags.tag !== undefined) validateTag(flags.tag);
       const registry = registryOf(context, flags);
       const builder = await builderForDir(context, flags.dir, flags, withPool(context), name);
-      const parent = await currentLatest(registry, name);
+      const parent = await registry.currentLatest(name);
       if (parent !== undefined) builder.addParent(name, parent);
       const quiet = context.output.json;
       if (!quiet) context.output.text(`Pushing ${flags.dir} to ${registry.url}/${name}/...`);
@@ -104,13 +102,4 @@ export function registerBuild(program: Command, context: CliContext): void {
         context.output.text(`Linking ${name}:${pointer} to manifest ${short}`);
       }
     });
-}
-
-async function currentLatest(registry: Registry, name: string): Promise<string | undefined> {
-  try {
-    return await registry.readPointer(name, LATEST);
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
 }

@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { UsageError } from "../../errors/index.js";
@@ -157,7 +158,6 @@ function report(context: CliContext, result: Differences, extra: { hash: string 
 }
 
 async function isFolder(path: string): Promise<boolean> {
-  const { stat } = await import("node:fs/promises");
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
