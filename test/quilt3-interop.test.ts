@@ -3,8 +3,9 @@
  * top hash, same entries, same metadata, same pointers); we browse, install and verify what quilt3
  * builds; `quilt hash` equals quilt3's `set_dir('.', DIR, meta)` + build, `.quiltignore` included.
  *
- * quilt3 runs in one Python process for the whole file (helpers below). Without an importable
- * quilt3 these tests are skipped locally, and FAIL when `CI` is set (CI installs quilt3 8.0.0).
+ * quilt3 runs in one Python process for the whole file (helpers below), with the Python of
+ * `scripts/quilt3.sh`'s virtualenv (else `python3`). Without an importable quilt3 these tests are
+ * skipped locally, and FAIL when `CI` is set (CI runs scripts/quilt3.sh: quilt3 8.0.0).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { openRegistry, PackageBuilder, parsePyJson } from "../src/index.js";
 import { HashPool } from "../src/hash/index.js";
 import { describeRun, runQuilt, type RunResult } from "./helpers/cli.js";
 import { materializeSetAInputs } from "./helpers/inputs.js";
+import { QUILT3_SETUP_HINT, quilt3Python } from "./helpers/quilt3.js";
 import { filesUnder, writeTree } from "./helpers/tree.js";
 
 /** The Python side: one JSON request per line on stdin, one JSON answer per line on stdout. */
@@ -115,17 +117,18 @@ class Quilt3 {
       XDG_CONFIG_HOME: join(dir, "xdg-config"),
       XDG_STATE_HOME: join(dir, "xdg-state"),
     };
+    const python = quilt3Python();
     let child: ChildProcessWithoutNullStreams;
     try {
-      child = spawn("python3", ["-u", script], { env, stdio: ["pipe", "pipe", "pipe"] });
+      child = spawn(python, ["-u", script], { env, stdio: ["pipe", "pipe", "pipe"] });
     } catch (error) {
-      return `python3 could not be started: ${String(error)}`;
+      return `${python} could not be started: ${String(error)}`;
     }
     const stderr: Buffer[] = [];
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
     const failed = new Promise<string>((done) => {
-      child.on("error", (error) => done(`python3 could not be started: ${error.message}`));
-      child.on("close", (code) => done(`python3 exited (${code}) before answering: ${Buffer.concat(stderr).toString().trim()}`));
+      child.on("error", (error) => done(`${python} could not be started: ${error.message}`));
+      child.on("close", (code) => done(`${python} exited (${code}) before answering: ${Buffer.concat(stderr).toString().trim()}`));
     });
     const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const first = await Promise.race([answers.next().then((r) => (r.done ? undefined : r.value)), failed]);
@@ -134,7 +137,7 @@ class Quilt3 {
     const hello = JSON.parse(first) as { ready: boolean; version?: string; error?: string };
     if (!hello.ready) {
       child.stdin.end();
-      return `python3 cannot import quilt3 (${hello.error ?? "?"})`;
+      return `${python} cannot import quilt3 (${hello.error ?? "?"})`;
     }
     return new Quilt3(child, hello.version ?? "?", answers);
   }
@@ -177,9 +180,9 @@ afterAll(async () => {
 function need(ctx: TestContext): Quilt3 {
   if (typeof quilt3 !== "string") return quilt3;
   if (process.env.CI) {
-    throw new Error(`quilt3 is required on CI but ${quilt3}. CI must install it: python3 -m pip install "quilt3==8.0.0" (see .ci/run).`);
+    throw new Error(`quilt3 is required on CI but ${quilt3}. ${QUILT3_SETUP_HINT}`);
   }
-  return ctx.skip(`quilt3 not available: ${quilt3}`);
+  return ctx.skip(`quilt3 not available: ${quilt3}. ${QUILT3_SETUP_HINT}`);
 }
 
 function expectOk(run: RunResult, code = 0): RunResult {
