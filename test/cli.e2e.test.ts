@@ -106,7 +106,7 @@ beforeAll(async () => {
   try {
     await builder.set("a.txt", join(dataV1, "a.txt"), parsePyJson('{"f": 1.0, "n": [1, 2.5, 18446744073709551616], "s": "é😀"}'));
     await builder.setMeta(parsePyJson('{"lib": true}'));
-    await builder.push({ registry: openRegistry(reg), name: "u/lib", message: "from the library" });
+    await builder.push({ registry: await openRegistry(reg), name: "u/lib", message: "from the library" });
   } finally {
     await builder.dispose();
   }
@@ -509,7 +509,7 @@ describe.concurrent("conflicts (exit 4)", () => {
   });
 
   it("two builders from the same revision: the second push is refused (library, exit code 4)", async () => {
-    const registry = openRegistry(join(root, "registry-builders"));
+    const registry = await openRegistry(join(root, "registry-builders"));
     writeTree(join(root, "builders"), { "base.txt": "base\n", "one.txt": "1\n", "two.txt": "2\n" });
     const withPool = pool === undefined ? {} : { pool };
     const first = new PackageBuilder({ name: "u/builders", ...withPool });

@@ -257,7 +257,7 @@ describe("quilt3 reads what Quiltkit writes", () => {
       await builder.set("big/plus-one.bin", join(inputs, "big", "eight_mib_plus_one.bin"), parsePyJson('{"parts": 2}'));
       await builder.setDir("tree", join(inputs, "tree"), { meta: parsePyJson('{"source": "tree"}') });
       await builder.setMeta(parsePyJson('{"title": "library", "ratio": 1e+100}'));
-      const pushed = await builder.push({ registry: openRegistry(registry), name: "ours/lib", message: "library push", tags: ["stable"] });
+      const pushed = await builder.push({ registry: await openRegistry(registry), name: "ours/lib", message: "library push", tags: ["stable"] });
       const seen = await expectSameAsQuilt3(q3, registry, "ours/lib", pushed.topHash);
       expect(seen.meta_json).toBe('{"title":"library","ratio":1e+100}');
       expect(seen.entries.find((e) => e.logical_key === "hello.txt")?.meta_json).toBe('{"user_meta":{"greeting":true,"score":0.5,"n":1.0}}');

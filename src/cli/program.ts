@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { loadConfig } from "../config/index.js";
+import { remotesOf } from "../package/registries.js";
 import { EXIT_CODES, InterruptedError, UsageError } from "../errors/index.js";
 import { registerBrowse } from "./commands/browse.js";
 import { registerBuild } from "./commands/build.js";
@@ -30,8 +31,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   process.once("SIGINT", onSigint);
   try {
     const config = loadConfig();
+    const remotes = remotesOf(config);
+    cleanups.push(() => remotes.close());
     const context: CliContext = {
       config,
+      remotes,
       output: createOutput(json),
       signal: abort.signal,
       manifestOptions: () => ({ maxRecordSize: config.maxRecordSize, tmpDir: config.tmpDir, signal: abort.signal }),

@@ -18,6 +18,26 @@ export interface QuiltConfig {
   readonly registry: string;
   /** Where the settings of `quilt config` live: `$QUILT_HOME/config.json`. */
   readonly configFile: string;
+  /** How to reach S3 (or an S3-compatible server such as MinIO or versitygw). */
+  readonly s3: S3Settings;
+  /** Files transferred at once by push, install and copy (QUILT_TRANSFER_CONCURRENCY; default 16). */
+  readonly transferConcurrency: number;
+}
+
+/**
+ * S3 settings. Credentials are not here: the AWS SDK's default chain reads them (environment,
+ * `~/.aws/credentials`, SSO, instance roles), with `AWS_PROFILE` choosing the profile.
+ */
+export interface S3Settings {
+  /** AWS_REGION, AWS_DEFAULT_REGION, or `s3.region`; absent: the SDK reads the profile, else us-east-1. */
+  readonly region?: string;
+  /** AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or `s3.endpoint`; absent for AWS itself. */
+  readonly endpoint?: string;
+  /** Path-style URLs: `s3.path-style` (true/false); default true when an endpoint is set. */
+  readonly forcePathStyle?: boolean;
+  /** HTTPS_PROXY / https_proxy (HTTP_PROXY for http:// endpoints), honoured unless NO_PROXY covers the host. */
+  readonly proxy?: string;
+  readonly noProxy?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): QuiltConfig {
@@ -30,12 +50,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): QuiltConfig {
     maxRecordSize: positiveInt(env, "QUILT_MANIFEST_MAX_RECORD_SIZE") ?? DEFAULT_MAX_RECORD_SIZE,
     tmpDir: env.QUILT_TMPDIR,
     registry: nonEmpty(env.QUILT_REGISTRY) ?? settings.values.registry ?? join(home, "registry"),
+    s3: s3Settings(env, settings.values),
+    transferConcurrency: positiveInt(env, "QUILT_TRANSFER_CONCURRENCY") ?? DEFAULT_TRANSFER_CONCURRENCY,
+  };
+}
+
+export const DEFAULT_TRANSFER_CONCURRENCY = 16;
+
+function s3Settings(env: NodeJS.ProcessEnv, values: SettingsFile["values"]): S3Settings {
+  const region = nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? values["s3.region"];
+  const endpoint = nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL) ?? values["s3.endpoint"];
+  const pathStyle = values["s3.path-style"];
+  const secure = endpoint === undefined || endpoint.startsWith("https:");
+  const proxy = secure ? (nonEmpty(env.HTTPS_PROXY) ?? nonEmpty(env.https_proxy)) : (nonEmpty(env.HTTP_PROXY) ?? nonEmpty(env.http_proxy));
+  const noProxy = nonEmpty(env.NO_PROXY) ?? nonEmpty(env.no_proxy);
+  return {
+    ...(region === undefined ? {} : { region }),
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(pathStyle === undefined ? {} : { forcePathStyle: pathStyle === "true" }),
+    ...(proxy === undefined ? {} : { proxy }),
+    ...(noProxy === undefined ? {} : { noProxy }),
   };
 }
 
 /** The settings `quilt config set` may write, and what each means. */
 export const SETTINGS = {
   registry: "the default registry: a folder path, a file:// URL or s3://BUCKET",
+  "s3.endpoint": "an S3-compatible endpoint URL (MinIO, versitygw); AWS_ENDPOINT_URL_S3 overrides it",
+  "s3.region": "the S3 region; AWS_REGION overrides it",
+  "s3.path-style": "true or false: path-style S3 URLs (default true when an endpoint is set)",
 } as const;
 export type SettingName = keyof typeof SETTINGS;
 

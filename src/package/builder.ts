@@ -20,11 +20,12 @@ import {
 import { compareLogicalKeys } from "../sort/index.js";
 import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
 import { hashMissing } from "./hash-entries.js";
-import { pushEntryToLocalRegistry, type DataOutcome } from "./push-local.js";
+import { pushEntryToLocalRegistry, type DataOutcome, type PushedEntry } from "./push-local.js";
+import { pushAllToS3 } from "./push-s3.js";
 import { Registry } from "../registry/registry.js";
 import { Package } from "./package.js";
 import { validatePackageName } from "../registry/names.js";
-import { LocalStorage } from "../storage/index.js";
+import { isS3Storage, LocalStorage } from "../storage/index.js";
 import { createReadStream } from "node:fs";
 import { OpLog } from "./op-log.js";
 import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
@@ -62,6 +63,8 @@ export interface PushDataOptions {
   readonly onProgress?: (progress: { files: number; bytes: number }) => void;
   /** Told about each entry as its data lands (or is found there already). */
   readonly onEntry?: (logicalKey: string, outcome: DataOutcome, from: string, to: string) => void;
+  /** Files transferred at once to S3. Default 16. */
+  readonly concurrency?: number;
 }
 
 export interface PushDataResult {
@@ -415,12 +418,44 @@ export class PackageBuilder {
    */
   async pushData(options: PushDataOptions): Promise<PushDataResult> {
     validatePackageName(options.name);
-    assertLocalRegistry(options.registry);
+    const storage = options.registry.storage;
     const totals = { copied: 0, exists: 0, referenced: 0, bytes: 0 };
-    if (options.registry.storage instanceof LocalStorage) this.dataRoots.add(options.registry.storage.root);
+    if (storage instanceof LocalStorage) this.dataRoots.add(storage.root);
     // The pass reads the operation log, so the new locations are gathered apart (spilling to
     // disk past a limit, like the log) and appended after it.
     const updates = new OpLog(this.options.tmpDir ?? tmpdir());
+    const record = async (pushed: PushedEntry, before: PendingEntry): Promise<void> => {
+      totals[pushed.outcome] += 1;
+      if (pushed.outcome === "copied") totals.bytes += pushed.entry.size;
+      options.onEntry?.(pushed.entry.logicalKey, pushed.outcome, pushed.source, pushed.entry.physicalKey);
+      if (pushed.outcome !== "referenced" || before.hash === undefined) await updates.append({ op: "put", entry: pushed.entry });
+    };
+    try {
+      if (isS3Storage(storage)) {
+        await pushAllToS3(this.pendingEntries(options.signal), storage, options.name, {
+          onPushed: record,
+          ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        });
+      } else {
+        await this.pushDataToFolder(options, record);
+      }
+      for await (const op of updates.replay()) await this.ops.append(op);
+    } finally {
+      await updates.dispose();
+    }
+    const destination = storage instanceof LocalStorage ? storage.pathOf(options.name) : `${storage.url}/${options.name}`;
+    for (const line of this.contents) {
+      if (line.source.startsWith("s3://")) continue;
+      line.source = `${destination}/${line.logical === "./" ? "" : line.logical}`;
+    }
+    this.changed();
+    return totals;
+  }
+
+  /** Local registries: hash on all cores first, then copy each file in (link-or-copy, never overwriting). */
+  private async pushDataToFolder(options: PushDataOptions, record: (pushed: PushedEntry, before: PendingEntry) => Promise<void>): Promise<void> {
     const entries = hashMissing(this.pendingEntries(options.signal), {
       ...(this.options.pool === undefined ? {} : { pool: this.options.pool }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -428,23 +463,9 @@ export class PackageBuilder {
     });
     for await (const entry of entries) {
       const pushed = await pushEntryToLocalRegistry(entry, options.registry, options.name);
-      totals[pushed.outcome] += 1;
-      if (pushed.outcome === "copied") totals.bytes += entry.size;
-      options.onEntry?.(entry.logicalKey, pushed.outcome, pushed.source, pushed.entry.physicalKey);
-      if (pushed.outcome !== "referenced") await updates.append({ op: "put", entry: pushed.entry });
+      // Hashed here, so never "before.hash === undefined" for a referenced entry that needs no update.
+      await record(pushed, pushed.outcome === "referenced" ? pushed.entry : entry);
     }
-    try {
-      for await (const op of updates.replay()) await this.ops.append(op);
-    } finally {
-      await updates.dispose();
-    }
-    const destination = options.registry.storage instanceof LocalStorage ? options.registry.storage.pathOf(options.name) : options.name;
-    for (const line of this.contents) {
-      if (line.source.startsWith("s3://")) continue;
-      line.source = `${destination}/${line.logical === "./" ? "" : line.logical}`;
-    }
-    this.changed();
-    return totals;
   }
 
   /**
@@ -454,7 +475,6 @@ export class PackageBuilder {
    */
   async pushManifest(options: PushManifestOptions): Promise<PushManifestResult> {
     validatePackageName(options.name);
-    assertLocalRegistry(options.registry);
     if (!options.allowLocalFiles) await this.assertNoLocalFiles(options.registry, options.signal);
     const built = await this.build({
       ...(options.message === undefined ? {} : { message: options.message }),
@@ -464,7 +484,7 @@ export class PackageBuilder {
     const result = await registry.pushManifest(
       options.name,
       built.topHash,
-      async (key) => void (await registry.storage.write(key, createReadStream(built.path), { ifNoneMatch: true })),
+      (key) => writeManifestOnce(registry, key, built.path),
       {
         tags: [...(options.tags ?? []), ...(options.tag === undefined ? [] : [options.tag])],
         ...(options.force ? {} : { parents: this.parents.get(options.name) ?? [] }),
@@ -595,6 +615,18 @@ export class PackageBuilder {
 
 const CONTENT_LINES = 50;
 
+/**
+ * Store a manifest unless it is there: manifests are named by their hash, so one already there
+ * (another push of the same revision, or a retried PUT whose answer was lost) is the same bytes.
+ */
+async function writeManifestOnce(registry: Registry, key: string, path: string): Promise<void> {
+  try {
+    await registry.storage.write(key, createReadStream(path), { ifNoneMatch: true });
+  } catch (error) {
+    if (!(error instanceof ConflictError && error.code === "OBJECT_EXISTS")) throw error;
+  }
+}
+
 function isUnder(root: string, path: string): boolean {
   return path.startsWith(root.endsWith("/") ? root : root + "/");
 }
@@ -634,14 +666,6 @@ function localize(source: string): string {
   const rel = relative(process.cwd(), source);
   if (rel.startsWith("..") || rel === "") return source;
   return `./${rel}${source.endsWith("/") && !rel.endsWith("/") ? "/" : ""}`;
-}
-
-function assertLocalRegistry(registry: Registry): void {
-  if (!(registry.storage instanceof LocalStorage)) {
-    throw new UsageError("S3_NOT_AVAILABLE", `Cannot push to ${registry.url}: this build has no S3 storage yet.`, {
-      hint: "Push to a local registry (a folder path or file:// URL) for now.",
-    });
-  }
 }
 
 function toPy(meta: MetaInput): PyValue {

@@ -1,9 +1,8 @@
-import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { IntegrityError, NotFoundError, StorageError, UsageError } from "../errors/index.js";
+import { IntegrityError, NotFoundError, UsageError } from "../errors/index.js";
 import { verifyBytes, type HashPool } from "../hash/index.js";
 import { toPlain, type PyObject, type PyValue } from "../json/index.js";
 import {
@@ -17,8 +16,10 @@ import {
 } from "../manifest/index.js";
 import { parseHandle } from "../registry/handle.js";
 import type { Registry } from "../registry/registry.js";
-import { parsePhysicalKey } from "../storage/physical-key.js";
-import { isLocalRegistry, openRegistry } from "./registries.js";
+import { isLocalRegistry, openRegistry, remotesOf } from "./registries.js";
+import { loadConfig } from "../config/index.js";
+import { readPhysical } from "./read-physical.js";
+import type { Remotes } from "../storage/index.js";
 import { PackageBuilder, type BuilderOptions } from "./builder.js";
 import { STATE_DIR, writeInstalledState } from "./installed.js";
 import {
@@ -35,8 +36,10 @@ import {
 } from "../transfer/index.js";
 
 export interface BrowseOptions {
-  /** The registry: a folder path, a `file://` URL, or an opened `Registry`. */
+  /** The registry: a folder path, a `file://` URL, `s3://BUCKET`, or an opened `Registry`. */
   readonly registry?: string | Registry;
+  /** How S3 buckets (the registry's, and those entries point into) are reached; default: from the environment. */
+  readonly remotes?: Remotes;
   readonly tag?: string;
   /** A top hash, or a prefix of at least 6 hex digits. */
   readonly hash?: string;
@@ -56,6 +59,13 @@ export interface InstallOptionsOf {
   readonly durable?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: ExecuteInstallOptions["onProgress"];
+  /**
+   * quilt3 `dest_registry`: also record the manifest (unchanged, so with its remote physical keys
+   * and the same top hash) in this local registry, with a timestamp pointer and `latest`.
+   */
+  readonly destRegistry?: Registry;
+  /** The clock for that timestamp pointer, in unix seconds (tests). */
+  readonly now?: () => number;
 }
 
 export interface CompareOptionsOf {
@@ -96,13 +106,19 @@ export class Package {
     private readonly cleanup: string | undefined,
     private readonly pool: HashPool | undefined,
     private readonly totals: { entries: number; bytes: number },
+    private readonly remotes: Remotes,
   ) {}
 
   /** Open `name` (or a full handle) at a tag, a hash, or `latest`, and verify its top hash. */
   static async browse(nameOrHandle: string, options: BrowseOptions = {}): Promise<Package> {
     const defaultRegistry = typeof options.registry === "string" ? options.registry : undefined;
     const handle = parseHandle(nameOrHandle, defaultRegistry === undefined ? {} : { defaultRegistry });
-    const registry = typeof options.registry === "object" ? options.registry : openRegistry(requireRegistry(handle.registry));
+    const remotes = options.remotes ?? remotesOf(loadConfig());
+    // A handle that names its own registry (s3://…, quilt+s3://…) wins over the option.
+    const registry =
+      typeof options.registry === "object" && handle.registry === undefined
+        ? options.registry
+        : await openRegistry(requireRegistry(handle.registry), { remotes });
     const request = { name: handle.name, ...pick(handle.tag ?? options.tag, "tag"), ...pick(handle.hash ?? options.hash, "hash") };
     const topHash = await registry.resolve(request);
     const raw: ManifestSource = () => registry.storage.read(registry.manifestKey(topHash), signalOf(options));
@@ -116,7 +132,7 @@ export class Package {
       return new Package(handle.name, registry, topHash, header, verified.source, work, options.pool, {
         entries: verified.entries,
         bytes: verified.bytes,
-      });
+      }, remotes);
     } catch (error) {
       await rm(work, { recursive: true, force: true });
       throw error;
@@ -252,13 +268,12 @@ export class Package {
     return Promise.resolve({ ...this.totals });
   }
 
-  /** The bytes of an entry, unverified (callers verify): local files now, S3 with the S3 storage. */
-  readEntry(entry: Pick<ManifestEntry, "physicalKey">, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-    const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
-    if (pk.kind === "file") return createReadStream(pk.path, signal === undefined ? {} : { signal });
-    throw new StorageError("S3_NOT_AVAILABLE", `Cannot read ${entry.physicalKey}: this build has no S3 storage yet.`, {
-      hint: "Use packages whose data is in local folders for now.",
-    });
+  /**
+   * The bytes of an entry, unverified (callers verify): a local file, or an S3 object at its
+   * pinned version, fetched in parallel ranges when it is big.
+   */
+  readEntry(entry: Pick<ManifestEntry, "physicalKey" | "size">, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+    return readPhysical(this.remotes, entry, signal === undefined ? {} : { signal });
   }
 
   /**
@@ -280,6 +295,7 @@ export class Package {
       fsync: options.durable ?? false,
       ...this.poolOption(),
     });
+    if (options.destRegistry !== undefined) await this.recordIn(options.destRegistry, options);
     await writeInstalledState(dest, {
       registry: this.registry.url,
       name: this.name,
@@ -288,6 +304,12 @@ export class Package {
       installedAt: new Date().toISOString(),
     });
     return result;
+  }
+
+  private async recordIn(registry: Registry, options: InstallOptionsOf): Promise<void> {
+    await registry.pushManifest(this.name, this.topHash, async (key) => void (await registry.storage.write(key, this.source(), { ifNoneMatch: true })), {
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
   }
 
   /** The seed's name for `install`. */

@@ -1,19 +1,27 @@
-import { fileURLToPath } from "node:url";
-import { StorageError } from "../errors/index.js";
+import { loadConfig, type QuiltConfig } from "../config/index.js";
 import { normalizeRegistry } from "../registry/handle.js";
 import { Registry, type RegistryOptions } from "../registry/registry.js";
-import { LocalStorage } from "../storage/index.js";
+import { LocalStorage, Remotes } from "../storage/index.js";
 
-/** A registry from its URL: a folder (path or `file://` URL) now; S3 buckets with the S3 storage. */
-export function openRegistry(url: string, options: RegistryOptions = {}): Registry {
-  const normalized = normalizeRegistry(url);
-  if (normalized.startsWith("s3://")) {
-    throw new StorageError("S3_NOT_AVAILABLE", `Cannot open ${normalized}: this build has no S3 storage yet.`, {
-      hint: "Use a local registry (a folder path or file:// URL) for now.",
-    });
-  }
-  const path = normalized.startsWith("file:") ? fileURLToPath(normalized) : normalized;
-  return new Registry(new LocalStorage(path), options);
+export interface OpenRegistryOptions extends RegistryOptions {
+  /** How S3 buckets are reached; default: from the environment (`loadConfig`). */
+  readonly remotes?: Remotes;
+}
+
+/** A registry from its URL: `s3://BUCKET`, a `file://` URL or a folder path. */
+export async function openRegistry(url: string, options: OpenRegistryOptions = {}): Promise<Registry> {
+  const remotes = options.remotes ?? remotesOf(loadConfig());
+  return new Registry(await remotes.storageOf(normalizeRegistry(url)), options);
+}
+
+/** The `Remotes` a configuration describes: its S3 endpoint, region, path style and proxy. */
+export function remotesOf(config: Pick<QuiltConfig, "s3">): Remotes {
+  const s3 = config.s3;
+  return new Remotes({
+    ...(s3.region === undefined ? {} : { region: s3.region }),
+    ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
+    ...(s3.forcePathStyle === undefined ? {} : { forcePathStyle: s3.forcePathStyle }),
+  });
 }
 
 /** Whether entries of this registry's manifests may point at local files (spec: local registries only). */

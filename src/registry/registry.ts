@@ -18,7 +18,7 @@ import { ConflictError, IntegrityError, NotFoundError, StorageError, UsageError 
 import { compareCodePoints } from "../json/code-point-order.js";
 import { LocalStorage } from "../storage/local.js";
 import { withLock } from "../storage/lock.js";
-import type { Storage } from "../storage/types.js";
+import type { ObjectInfo, Storage } from "../storage/types.js";
 import {
   isHashPrefix,
   isTimestampPointer,
@@ -327,6 +327,8 @@ export class Registry {
     }
 
     return this.lock(name, async () => {
+      // On S3 the lock is only this process's: the ETag read here guards the `latest` write below.
+      const guard = this.storage instanceof LocalStorage ? undefined : await this.storage.stat(this.pointerKey(name, LATEST));
       const latest = await this.currentLatest(name);
       if (options.dedupe && latest === topHash) {
         return { name, topHash, manifestKey, manifestWritten, timestamp: "", pointers: [], deduped: true };
@@ -360,13 +362,41 @@ export class Registry {
       }
       const timestamp = String(seconds);
       const pointers = [timestamp];
-      const rest = setLatest ? [LATEST, ...tags.filter((t) => t !== LATEST)] : tags;
-      for (const pointer of rest) {
+      if (setLatest) {
+        // Forced pushes, and local folders (whose file lock covers other processes), write it plainly.
+        const condition = options.parents === undefined || this.storage instanceof LocalStorage ? null : guard;
+        await this.moveLatest(name, topHash, condition, timestamp);
+        pointers.push(LATEST);
+      }
+      for (const pointer of tags.filter((t) => t !== LATEST)) {
         await this.writePointer(name, pointer, topHash);
         pointers.push(pointer);
       }
       return { name, topHash, manifestKey, manifestWritten, timestamp, pointers, deduped: false };
     });
+  }
+
+  /**
+   * Point `latest` at `topHash`. With a `guard` (S3, not forced: the `latest` object as read, or undefined when absent) the write is conditional on `latest`
+   * being what was read (its ETag, or still absent), so of two racing pushes exactly one moves it;
+   * the loser's revision stays reachable by its timestamp pointer. `null`: write unconditionally.
+   */
+  private async moveLatest(name: string, topHash: string, guard: ObjectInfo | undefined | null, timestamp: string): Promise<void> {
+    if (guard === null) return this.writePointer(name, LATEST, topHash);
+    const condition = guard?.etag === undefined ? { ifNoneMatch: true as const } : { ifMatch: guard.etag };
+    try {
+      await this.storage.write(this.pointerKey(name, LATEST), Buffer.from(topHash, "ascii"), condition);
+    } catch (error) {
+      if (!(error instanceof ConflictError && (error.code === "OBJECT_CHANGED" || error.code === "OBJECT_EXISTS"))) throw error;
+      // A retried PUT whose first try succeeded (its answer lost) fails its own condition.
+      if ((await this.currentLatest(name)) === topHash) return;
+      throw new ConflictError(
+        "PACKAGE_LATEST_MOVED",
+        `${name} in ${this.url} has moved on: another push changed latest while this one was writing. ` +
+          `This revision (${topHash}) is saved as ${name} timestamp ${timestamp}, but latest was not moved to it.`,
+        { hint: "Browse the latest revision and apply your changes to it, or push again with --force to replace latest anyway.", cause: error },
+      );
+    }
   }
 
   /** The top hash `latest` points at, or undefined for a new package. */

@@ -65,7 +65,7 @@ export function registerBuild(program: Command, context: CliContext): void {
       validatePackageName(name);
       // Before any hashing or copying: a bad tag is a usage error, not something found after the data push.
       if (flags.tag !== undefined) validateTag(flags.tag);
-      const registry = registryOf(context, flags);
+      const registry = await registryOf(context, flags);
       const builder = await builderForDir(context, flags.dir, flags, withPool(context), name);
       const parent = await registry.currentLatest(name);
       if (parent !== undefined) builder.addParent(name, parent);

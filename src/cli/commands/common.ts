@@ -14,14 +14,15 @@ export function registryUrl(context: CliContext, flags: RegistryFlag): string {
   return flags.registry ?? context.config.registry;
 }
 
-export function registryOf(context: CliContext, flags: RegistryFlag): Registry {
-  return openRegistry(registryUrl(context, flags));
+export function registryOf(context: CliContext, flags: RegistryFlag): Promise<Registry> {
+  return openRegistry(registryUrl(context, flags), { remotes: context.remotes });
 }
 
 /** Open the package a handle names; the handle's own registry wins over `--registry`. */
 export async function browse(context: CliContext, handle: string, flags: RegistryFlag): Promise<Package> {
   const pkg = await Package.browse(handle, {
     registry: registryUrl(context, flags),
+    remotes: context.remotes,
     signal: context.signal,
     ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
   });

@@ -8,14 +8,20 @@ export function registerConfig(program: Command, context: CliContext): void {
   const config = program
     .command("config")
     .description("Read or change settings ($QUILT_HOME/config.json; environment variables override them).")
-    .addHelpText("after", `\nSettings:\n${Object.entries(SETTINGS).map(([k, v]) => `  ${k.padEnd(10)} ${v}`).join("\n")}\n\nExample:\n  $ quilt config set registry ~/datasets-registry`);
+    .addHelpText("after", `\nSettings:\n${Object.entries(SETTINGS).map(([k, v]) => `  ${k.padEnd(14)} ${v}`).join("\n")}\n\nExample:\n  $ quilt config set registry ~/datasets-registry`);
 
   config
     .command("get")
     .description("Print a setting's value as it applies now (environment included), or all of them.")
     .argument("[key]", "a setting name")
     .action((key: string | undefined) => {
-      const effective: Record<SettingName, string> = { registry: context.config.registry };
+      const s3 = context.config.s3;
+      const effective: Record<SettingName, string> = {
+        registry: context.config.registry,
+        "s3.endpoint": s3.endpoint ?? "",
+        "s3.region": s3.region ?? "",
+        "s3.path-style": String(s3.forcePathStyle ?? s3.endpoint !== undefined),
+      };
       if (key === undefined) {
         if (context.output.json) context.output.data(effective);
         else for (const [k, v] of Object.entries(effective)) context.output.text(`${k}=${v}`);

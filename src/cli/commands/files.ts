@@ -6,19 +6,22 @@ import { EXIT_CODES } from "../../errors/index.js";
 import type { Package } from "../../package/index.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
+import { parseHandle } from "../../registry/handle.js";
 import { browse, REGISTRY_HELP, type RegistryFlag } from "./common.js";
 
 /** Commands that read or write a local folder: install (copy), diff, verify, force-match. */
 export function registerFiles(program: Command, context: CliContext): void {
   const installAction = async (handle: string, dest: string, flags: RegistryFlag & { path?: string; concurrency?: string }) => {
     const pkg = await browse(context, handle, flags);
+    // A Quilt+ URI may name the folder itself: quilt+s3://bucket#package=a/b&path=train/
+    const path = flags.path ?? parseHandle(handle).path;
     const progress = createProgress("Installing", {}, context.output.json);
     if (!context.output.json) context.output.text(`Installing ${pkg.name}@${pkg.topHash.slice(0, 10)} to ${dest}...`);
     const result = await pkg.install(dest, {
       signal: context.signal,
       onProgress: (p) => progress.update({ files: p.files + p.skipped, bytes: p.bytes }),
-      ...(flags.path === undefined ? {} : { path: flags.path }),
-      ...(flags.concurrency === undefined ? {} : { concurrency: positiveInt(flags.concurrency, "--concurrency") }),
+      ...(path === undefined ? {} : { path }),
+      concurrency: flags.concurrency === undefined ? context.config.transferConcurrency : positiveInt(flags.concurrency, "--concurrency"),
     });
     progress.stop();
     if (context.output.json) context.output.data({ name: pkg.name, topHash: pkg.topHash, dest, ...result });
@@ -31,7 +34,7 @@ export function registerFiles(program: Command, context: CliContext): void {
     .argument("<handle>", "the package: ns/name[:tag][@hash]")
     .requiredOption("--dest <dir>", "the folder to install into")
     .option("--path <prefix>", "only this folder (or file) of the package")
-    .option("--concurrency <n>", "files transferred at once (default 8)")
+    .option("--concurrency <n>", "files transferred at once (default 16, or QUILT_TRANSFER_CONCURRENCY)")
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt install user/dataset:v1 --dest ./dataset --path train/")
     .action((handle: string, flags: RegistryFlag & { dest: string; path?: string; concurrency?: string }) => installAction(handle, flags.dest, flags));

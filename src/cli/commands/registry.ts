@@ -10,7 +10,7 @@ export function registerRegistry(program: Command, context: CliContext): void {
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt packages --registry ./my-registry")
     .action(async (flags: RegistryFlag) => {
-      for await (const name of registryOf(context, flags).listPackages()) {
+      for await (const name of (await registryOf(context, flags)).listPackages()) {
         await context.output.line(context.output.json ? JSON.stringify({ name }) : name);
       }
     });
@@ -22,7 +22,7 @@ export function registerRegistry(program: Command, context: CliContext): void {
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt versions user/dataset")
     .action(async (name: string, flags: RegistryFlag) => {
-      for await (const pointer of registryOf(context, flags).listPointers(name)) {
+      for await (const pointer of (await registryOf(context, flags)).listPointers(name)) {
         await context.output.line(
           context.output.json ? JSON.stringify(pointer) : `${pointer.pointer.padEnd(12)} ${pointer.topHash}  ${pointer.kind}`,
         );
