@@ -41,6 +41,13 @@ export interface WriteOptions {
    * and the creation are one atomic step (no check-then-write race).
    */
   readonly ifNoneMatch?: true;
+  /**
+   * S3 only: overwrite only if the object's ETag is still this one (as `stat` gave it, quotes
+   * included), else fail with `ConflictError` code `OBJECT_CHANGED` (also when it was deleted);
+   * atomic on the server, for moving pointers such as `latest`. Not with `ifNoneMatch`.
+   * `LocalStorage` ignores it: local writes are serialized by `withLock` instead.
+   */
+  readonly ifMatch?: string;
   readonly signal?: AbortSignal;
 }
 

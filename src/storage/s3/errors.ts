@@ -2,7 +2,7 @@
  * SDK failures in our error classes. Messages name the `s3://bucket/key` involved, the S3 error code
  * and HTTP status, never a credential (the SDK's own messages carry none, and we never add any).
  */
-import { IntegrityError, InterruptedError, NotFoundError, QuiltError, StorageError } from "../../errors/index.js";
+import { ConflictError, IntegrityError, InterruptedError, NotFoundError, QuiltError, StorageError } from "../../errors/index.js";
 
 /** What we look at in an SDK error (an `S3ServiceException`, or a Node network error). */
 interface SdkErrorShape {
@@ -103,5 +103,54 @@ export function mapS3Error(error: unknown, action: string, url: string): QuiltEr
   return new StorageError("STORAGE_IO_ERROR", `Could not ${action} ${url} (${detail})${said}`, {
     hint: status !== undefined && status >= 500 ? "The server failed; retry later." : "Check the request and the bucket's configuration.",
     cause: error,
+  });
+}
+
+/** A failure of a transfer: `InterruptedError` when `signal` aborted it (whatever the SDK threw), else `mapS3Error`. */
+export function transferError(error: unknown, signal: AbortSignal | undefined, action: string, url: string): QuiltError {
+  if (error instanceof InterruptedError) return error;
+  if (signal?.aborted === true) return new InterruptedError(`Interrupted: ${action} ${url}`, { cause: error });
+  return mapS3Error(error, action, url);
+}
+
+export interface WriteConditions {
+  readonly ifNoneMatch?: true;
+  readonly ifMatch?: string;
+}
+
+/**
+ * The `ConflictError` of a conditional write S3 refused, or `undefined` when `error` is no such
+ * refusal. 412 is the condition failing; 409 is S3 refusing a concurrent conditional write; a 404
+ * under If-Match means the object was deleted meanwhile, which is a change too.
+ */
+export function conditionalWriteError(error: unknown, conditions: WriteConditions, url: string): ConflictError | undefined {
+  if (error instanceof QuiltError) return undefined; // already mapped: its `code` is ours, not S3's
+  const refused = isPreconditionFailed(error) || s3ErrorName(error) === "ConditionalRequestConflict" || httpStatusOf(error) === 409;
+  if (conditions.ifNoneMatch === true && refused) {
+    return new ConflictError("OBJECT_EXISTS", `${url} already exists.`, {
+      hint: "Another writer created it first; read it, or write under another key.",
+      cause: error,
+    });
+  }
+  if (conditions.ifMatch !== undefined && (refused || (isNotFound(error) && s3ErrorName(error) !== "NoSuchBucket"))) {
+    return new ConflictError("OBJECT_CHANGED", `${url} changed since it was read (its ETag is no longer ${conditions.ifMatch}); nothing was written.`, {
+      hint: "Another writer updated it; read it again and retry.",
+      cause: error,
+    });
+  }
+  return undefined;
+}
+
+/** S3 stored a checksum other than the one of the bytes we sent. */
+export function checksumDisagrees(url: string, stored: string, ours: string): IntegrityError {
+  return new IntegrityError("S3_CHECKSUM_DISAGREES", `${url} was stored with ChecksumSHA256 ${stored}, but the bytes sent have ${ours}.`, {
+    hint: "The server or the network damaged the data, or the server computes checksums differently; delete that version and retry.",
+  });
+}
+
+/** The server answered without the SHA-256 checksum we asked it to keep. */
+export function checksumMissing(url: string): StorageError {
+  return new StorageError("S3_CHECKSUM_MISSING", `${url} was stored without a SHA-256 checksum: the server does not keep the ChecksumSHA256 it was sent.`, {
+    hint: "Use a server that supports S3 additional checksums (SHA-256); quilt3 relies on them.",
   });
 }

@@ -10,3 +10,15 @@ export {
 } from "./client.js";
 export { createVersionedBucket, pingS3 } from "./bucket.js";
 export { mapS3Error } from "./errors.js";
+export { chunkedFromChecksum, EMPTY_CHUNKED, MULTIPART_FROM, parseS3Sha256, partSizesMatch, type DerivedChunked, type S3Sha256 } from "./checksum.js";
+export { DEFAULT_PART_CONCURRENCY } from "./upload.js";
+export type {
+  CopyFromOptions,
+  CopySource,
+  PendingUpload,
+  S3Head,
+  TransferOptions,
+  UploadFileOptions,
+  UploadResult,
+  VersioningStatus,
+} from "./transfer-types.js";

@@ -1,8 +1,9 @@
 /**
  * `Storage` over an S3 bucket (AWS S3 or an S3-compatible server). Reads stream the body; writes
  * are single PutObjects with an explicit SHA-256 checksum, or multipart uploads (lib-storage) for
- * bodies over `multipartThresholdBytes`; create-only writes use `If-None-Match: *`; listings page
- * through ListObjectsV2 lazily.
+ * bodies over `multipartThresholdBytes`; create-only writes use `If-None-Match: *`, pointer moves
+ * `If-Match: <etag>`; listings page through ListObjectsV2 lazily. Package data goes through
+ * `uploadFile` / `copyFrom` instead, which cut parts as quilt3 does (upload.ts, copy.ts).
  */
 import { assertListDelimiter } from "../list-options.js";
 import { createHash } from "node:crypto";
@@ -17,13 +18,17 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { ConflictError, InterruptedError, QuiltError, StorageError, UsageError } from "../../errors/index.js";
+import { InterruptedError, QuiltError, StorageError, UsageError } from "../../errors/index.js";
 import { compareCodePoints } from "../../json/code-point-order.js";
 import { storageKeyProblem } from "../local.js";
-import { formatPhysicalKey } from "../physical-key.js";
 import type { ListItem, ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "../types.js";
 import { createS3Client, type S3ClientOptions } from "./client.js";
-import { httpStatusOf, isNotFound, isPreconditionFailed, mapS3Error, s3ErrorName } from "./errors.js";
+import { copyIntoBucket } from "./copy.js";
+import { conditionalWriteError, httpStatusOf, isNotFound, mapS3Error, s3ErrorName } from "./errors.js";
+import { deriveChunked, getVersioningStatus, headObject, listPendingUploads } from "./inspect.js";
+import { s3Url } from "./target.js";
+import type { CopyFromOptions, CopySource, PendingUpload, S3Head, UploadFileOptions, UploadResult, VersioningStatus } from "./transfer-types.js";
+import { uploadLocalFile } from "./upload.js";
 
 export interface S3StorageOptions extends S3ClientOptions {
   readonly bucket: string;
@@ -70,11 +75,7 @@ export class S3Storage implements Storage {
 
   /** The `s3://bucket/key` URL of `key` (quilt3's encoding), for messages. */
   urlOf(key: string, versionId?: string): string {
-    try {
-      return formatPhysicalKey(versionId === undefined ? { kind: "s3", bucket: this.bucket, path: key } : { kind: "s3", bucket: this.bucket, path: key, versionId });
-    } catch {
-      return `s3://${this.bucket}/${key}`;
-    }
+    return s3Url(this.bucket, key, versionId);
   }
 
   private assertKey(key: string): void {
@@ -100,7 +101,7 @@ export class S3Storage implements Storage {
     throwIfAborted(options.signal, `reading ${url}`);
     if (range !== undefined && range.end === range.start) {
       // An empty range cannot be asked of S3; the object must still exist.
-      await this.head(key, options.versionId, options.signal, true);
+      await this.headInfo(key, options.versionId, options.signal, true);
       return;
     }
     let body: AsyncIterable<unknown>;
@@ -148,12 +149,12 @@ export class S3Storage implements Storage {
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     this.assertKey(key);
-    return this.head(key, undefined, undefined, false);
+    return this.headInfo(key, undefined, undefined, false);
   }
 
-  private async head(key: string, versionId: string | undefined, signal: AbortSignal | undefined, mustExist: true): Promise<ObjectInfo>;
-  private async head(key: string, versionId: string | undefined, signal: AbortSignal | undefined, mustExist: boolean): Promise<ObjectInfo | undefined>;
-  private async head(key: string, versionId: string | undefined, signal: AbortSignal | undefined, mustExist: boolean): Promise<ObjectInfo | undefined> {
+  private async headInfo(key: string, versionId: string | undefined, signal: AbortSignal | undefined, mustExist: true): Promise<ObjectInfo>;
+  private async headInfo(key: string, versionId: string | undefined, signal: AbortSignal | undefined, mustExist: boolean): Promise<ObjectInfo | undefined>;
+  private async headInfo(key: string, versionId: string | undefined, signal: AbortSignal | undefined, mustExist: boolean): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }), { abortSignal: signal });
       return objectInfo(key, out.ContentLength ?? 0, out.VersionId, out.ETag, out.LastModified);
@@ -166,6 +167,11 @@ export class S3Storage implements Storage {
   async write(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<ObjectInfo> {
     this.assertKey(key);
     const url = this.urlOf(key);
+    if (options.ifMatch !== undefined && (options.ifMatch === "" || options.ifNoneMatch === true)) {
+      throw new UsageError("WRITE_CONDITION_INVALID", `Invalid write condition for ${url}: ifMatch must be a non-empty ETag, without ifNoneMatch.`, {
+        hint: "Give either ifNoneMatch (create only) or ifMatch with the ETag that stat returned.",
+      });
+    }
     throwIfAborted(options.signal, `writing ${url}`);
     // Gather the body up to the multipart threshold: most objects (pointers, manifests, small
     // files) go up as one PutObject with a SHA-256 checksum the server checks.
@@ -208,6 +214,7 @@ export class S3Storage implements Storage {
           ContentLength: size,
           ChecksumSHA256: sha256Base64([data]),
           IfNoneMatch: options.ifNoneMatch === true ? "*" : undefined,
+          IfMatch: options.ifMatch,
         }),
         { abortSignal: options.signal },
       );
@@ -255,6 +262,7 @@ export class S3Storage implements Storage {
         Body: Readable.from(all(), { objectMode: false }),
         ChecksumAlgorithm: "SHA256",
         IfNoneMatch: options.ifNoneMatch === true ? "*" : undefined,
+        IfMatch: options.ifMatch, // lib-storage passes it on to CompleteMultipartUpload
       },
     });
     try {
@@ -270,12 +278,8 @@ export class S3Storage implements Storage {
 
   private writeError(error: unknown, key: string, options: WriteOptions): QuiltError {
     const url = this.urlOf(key);
-    if (options.ifNoneMatch === true && (isPreconditionFailed(error) || s3ErrorName(error) === "ConditionalRequestConflict")) {
-      return new ConflictError("OBJECT_EXISTS", `${url} already exists.`, {
-        hint: "Another writer created it first; read it, or write under another key.",
-        cause: error,
-      });
-    }
+    const conflict = conditionalWriteError(error, options, url);
+    if (conflict !== undefined) return conflict;
     if (options.signal?.aborted === true) return new InterruptedError(`Interrupted: writing ${url}`, { cause: error });
     return mapS3Error(error, "write", url);
   }
@@ -322,6 +326,54 @@ export class S3Storage implements Storage {
       if (isNotFound(error) && s3ErrorName(error) !== "NoSuchBucket") return; // S3 itself answers 204
       throw mapS3Error(error, "delete", this.urlOf(key));
     }
+  }
+
+  /**
+   * Upload a local file as quilt3 does: one PutObject below 8 MiB, else a multipart upload cut at
+   * quilt3's chunk size, each with its SHA-256; the file is read once. Returns the chunked value of
+   * the bytes read, after checking that S3's stored checksum agrees. A failed or aborted upload
+   * leaves no object and no pending multipart upload.
+   */
+  async uploadFile(key: string, localPath: string, options: UploadFileOptions = {}): Promise<UploadResult> {
+    this.assertKey(key);
+    return uploadLocalFile(this, key, localPath, options);
+  }
+
+  /**
+   * Server-side copy of `source` (any bucket this client can read) to `key` in this bucket:
+   * CopyObject below 8 MiB, else UploadPartCopy at quilt3's chunk size. `chunked` comes from S3's checksums.
+   */
+  async copyFrom(source: CopySource, key: string, options: CopyFromOptions): Promise<UploadResult> {
+    this.assertKey(key);
+    if (source.bucket === "" || source.bucket.includes("/") || source.key === "") {
+      throw new UsageError("S3_SOURCE_INVALID", `Invalid copy source s3://${source.bucket}/${source.key}.`, { hint: "Give a bucket name and a non-empty key." });
+    }
+    return copyIntoBucket(this, source, key, options);
+  }
+
+  /** Size, version, ETag and stored SHA-256 checksum of an object; `undefined` when there is none. */
+  async head(key: string, versionId?: string): Promise<S3Head | undefined> {
+    this.assertKey(key);
+    return headObject(this, key, versionId);
+  }
+
+  /**
+   * quilt3's sha2-256-chunked value of a stored object without reading it, or `undefined` when
+   * S3's stored checksum does not decide it. A missing object is `OBJECT_NOT_FOUND`.
+   */
+  async chunkedChecksumOf(key: string, versionId?: string): Promise<string | undefined> {
+    this.assertKey(key);
+    return deriveChunked(this, key, versionId);
+  }
+
+  /** The bucket's versioning: "Off" when it was never enabled. */
+  versioningStatus(): Promise<VersioningStatus> {
+    return getVersioningStatus(this);
+  }
+
+  /** Multipart uploads under `prefix` that were neither completed nor aborted (they hold billed, invisible parts). */
+  pendingUploads(prefix = ""): Promise<PendingUpload[]> {
+    return listPendingUploads(this, prefix);
   }
 
   /** Close the client's sockets (only when the client was built here). */

@@ -1,0 +1,105 @@
+/**
+ * The multipart-upload lifecycle shared by uploadFile and copyFrom: create it with COMPOSITE
+ * SHA-256 checksums (the composite of parts cut at quilt3's chunk size is the sha2-256-chunked
+ * value), run the parts, complete with every part's checksum. On any failure or abort the parts in
+ * flight are stopped first, then the upload is aborted, so that no invisible, billed parts stay behind.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type CompleteMultipartUploadCommandOutput,
+} from "@aws-sdk/client-s3";
+import { conditionalWriteError, mapS3Error, transferError } from "./errors.js";
+import { linkedController } from "./pool.js";
+import type { S3Target } from "./target.js";
+
+/** One stored part: what CompleteMultipartUpload needs, and the raw SHA-256 of its bytes. */
+export interface PartOutcome {
+  readonly part: CompletedPart;
+  readonly digest: Buffer;
+}
+
+export interface MultipartJob {
+  readonly key: string;
+  readonly signal: AbortSignal | undefined;
+  readonly ifNoneMatch?: true;
+  /** What the upload is doing, for messages: "upload", "copy …". */
+  readonly action: string;
+  /** Stores every part, in order; `controller` aborts when the caller's signal does, and may be aborted to stop. */
+  readonly parts: (uploadId: string, controller: AbortController) => Promise<PartOutcome[]>;
+}
+
+export interface MultipartOutcome {
+  readonly out: CompleteMultipartUploadCommandOutput;
+  readonly digests: Buffer[];
+}
+
+export async function runMultipart(target: S3Target, job: MultipartJob): Promise<MultipartOutcome> {
+  const url = target.urlOf(job.key);
+  const uploadId = await create(target, job);
+  const { controller, dispose } = linkedController(job.signal);
+  try {
+    const outcomes = await job.parts(uploadId, controller);
+    const out = await target.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: target.bucket,
+        Key: job.key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: outcomes.map((o) => o.part) },
+        IfNoneMatch: job.ifNoneMatch === true ? "*" : undefined,
+      }),
+      { abortSignal: job.signal },
+    );
+    return { out, digests: outcomes.map((o) => o.digest) };
+  } catch (error) {
+    controller.abort(error);
+    await abortUpload(target, job.key, uploadId);
+    throw conditionalWriteError(error, job, url) ?? transferError(error, job.signal, job.action, url);
+  } finally {
+    dispose();
+  }
+}
+
+async function create(target: S3Target, job: MultipartJob): Promise<string> {
+  const url = target.urlOf(job.key);
+  try {
+    const out = await target.client.send(
+      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: job.key, ChecksumAlgorithm: "SHA256", ChecksumType: "COMPOSITE" }),
+      { abortSignal: job.signal },
+    );
+    if (out.UploadId === undefined) throw new Error("CreateMultipartUpload answered without an UploadId");
+    return out.UploadId;
+  } catch (error) {
+    throw transferError(error, job.signal, `start a multipart ${job.action} of`, url);
+  }
+}
+
+/**
+ * Best effort, without the caller's (maybe aborted) signal: if it fails too, the original error is
+ * the one worth reporting, and a bucket lifecycle rule for incomplete uploads is the backstop.
+ */
+async function abortUpload(target: S3Target, key: string, uploadId: string): Promise<void> {
+  try {
+    await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }));
+  } catch {
+    // see above
+  }
+}
+
+/** Upload one part's bytes with their SHA-256, which S3 checks (BadDigest otherwise). */
+export async function sendPart(target: S3Target, key: string, uploadId: string, index: number, data: Buffer, digest: Buffer, signal: AbortSignal): Promise<PartOutcome> {
+  const PartNumber = index + 1;
+  const ChecksumSHA256 = digest.toString("base64");
+  try {
+    const out = await target.client.send(
+      new UploadPartCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId, PartNumber, Body: data, ContentLength: data.length, ChecksumSHA256 }),
+      { abortSignal: signal },
+    );
+    return { part: { PartNumber, ETag: out.ETag, ChecksumSHA256 }, digest };
+  } catch (error) {
+    throw mapS3Error(error, `upload part ${PartNumber} of`, target.urlOf(key));
+  }
+}
