@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError, EXIT_CODES, Package, PackageBuilder, openRegistry, parsePyJson } from "../src/index.js";
 import { exitCodeFor } from "../src/errors/index.js";
 import { HashPool } from "../src/hash/index.js";
-import { describeRun, runQuilt, type RunResult } from "./helpers/cli.js";
+import { expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
 import { materializeSetAInputs } from "./helpers/inputs.js";
 import { loadQuilt3Vectors, QUILT3_VECTORS, ROOT } from "./helpers/shared.js";
 import { filesUnder, snapshot, writeTree } from "./helpers/tree.js";
@@ -67,20 +67,6 @@ let pool: HashPool | undefined;
 
 /** `quilt ARGS --registry <reg>`. */
 const q = (...args: string[]): Promise<RunResult> => runQuilt([...args, "--registry", reg]);
-
-function expectOk(run: RunResult, code = 0): RunResult {
-  expect(run.code, describeRun(run)).toBe(code);
-  return run;
-}
-
-/** A failed `--json` run: its exit code, nothing on stdout, one `{code, message, hint}` on stderr. */
-function expectJsonError(run: RunResult, exit: number, code?: string): void {
-  expect(run.code, describeRun(run)).toBe(exit);
-  const error = run.error();
-  if (code !== undefined) expect(error.code).toBe(code);
-  expect(error.message).not.toBe("");
-  expect(Object.keys(error).every((k) => ["code", "message", "hint"].includes(k))).toBe(true);
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "quiltkit-e2e-"));
@@ -370,10 +356,20 @@ describe.concurrent("quilt config", () => {
       runQuilt(["config", "get", "nope", "--json"], { env }),
     ]);
     expect(expectOk(get).stdout).toBe(`${reg}\n`);
-    expect(expectOk(all).json()).toEqual({ registry: reg });
+    expect(expectOk(all).json()).toEqual({ registry: reg, "s3.endpoint": "", "s3.region": "", "s3.path-style": "false" });
     expect(expectOk(viaConfig).lines()).toHaveLength(6);
     expect(expectOk(overridden).stdout).toBe(`${join(root, "elsewhere")}\n`);
     expectJsonError(unknown, 2, "CONFIG_UNKNOWN_KEY");
+
+    // S3 settings: the config file, overridden by the standard AWS variables.
+    expectOk(await runQuilt(["config", "set", "s3.endpoint", "http://127.0.0.1:9"], { env }));
+    const [s3File, s3Env] = await Promise.all([
+      runQuilt(["config", "get", "--json"], { env }),
+      runQuilt(["config", "get", "--json"], { env: { ...env, AWS_ENDPOINT_URL_S3: "http://minio:9000", AWS_REGION: "eu-west-3" } }),
+    ]);
+    expect(expectOk(s3File).json()).toMatchObject({ "s3.endpoint": "http://127.0.0.1:9", "s3.path-style": "true" });
+    expect(expectOk(s3Env).json()).toMatchObject({ "s3.endpoint": "http://minio:9000", "s3.region": "eu-west-3" });
+    expectOk(await runQuilt(["config", "set", "s3.endpoint", ""], { env }));
 
     // QUILT_REGISTRY is also the registry of handles.
     const viaEnv = await runQuilt(["show", "u/pkg", "--json"], { env: { QUILT_REGISTRY: reg } });

@@ -21,6 +21,8 @@ export function remotesOf(config: Pick<QuiltConfig, "s3">): Remotes {
     ...(s3.region === undefined ? {} : { region: s3.region }),
     ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
     ...(s3.forcePathStyle === undefined ? {} : { forcePathStyle: s3.forcePathStyle }),
+    ...(s3.proxy === undefined ? {} : { proxy: s3.proxy }),
+    ...(s3.noProxy === undefined ? {} : { noProxy: s3.noProxy }),
   });
 }
 

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
 import { ROOT } from "./shared.js";
 
 export const CLI = resolve(ROOT, "dist/cli/main.js");
@@ -43,7 +44,12 @@ export interface RunResult {
   error(): CliError;
 }
 
-const ENV_DROPPED = ["QUILT_REGISTRY", "QUILT_HOME", "QUILT_TMPDIR", "QUILT_MANIFEST_MAX_RECORD_SIZE"];
+const ENV_DROPPED = [
+  "QUILT_REGISTRY", "QUILT_HOME", "QUILT_TMPDIR", "QUILT_MANIFEST_MAX_RECORD_SIZE", "QUILT_TRANSFER_CONCURRENCY",
+  // S3 settings come from each test, never from the developer's shell.
+  "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+  "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+];
 
 export async function runQuilt(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
@@ -112,4 +118,19 @@ export async function runQuilt(args: readonly string[], options: RunOptions = {}
 /** A one-line description of a run, for assertion messages. */
 export function describeRun(result: RunResult): string {
   return `exit ${result.code}\nstdout: ${result.stdout.slice(0, 2000)}\nstderr: ${result.stderr.slice(0, 2000)}`;
+}
+
+/** A run that exited with `code` (0 by default); on failure the message shows its output. */
+export function expectOk(run: RunResult, code = 0): RunResult {
+  expect(run.code, describeRun(run)).toBe(code);
+  return run;
+}
+
+/** A failed `--json` run: its exit code, nothing on stdout, one `{code, message, hint}` on stderr. */
+export function expectJsonError(run: RunResult, exit: number, code?: string): void {
+  expect(run.code, describeRun(run)).toBe(exit);
+  const error = run.error();
+  if (code !== undefined) expect(error.code).toBe(code);
+  expect(error.message).not.toBe("");
+  expect(Object.keys(error).every((k) => ["code", "message", "hint"].includes(k))).toBe(true);
 }

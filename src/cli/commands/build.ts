@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { HashPool } from "../../hash/index.js";
 import { PackageBuilder, STATE_DIR } from "../../package/index.js";
 import { validatePackageName, validateTag } from "../../registry/names.js";
+import { isS3Storage, type Storage } from "../../storage/index.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseMetaFlag, REGISTRY_HELP, registryOf, type RegistryFlag } from "./common.js";
@@ -24,6 +25,21 @@ async function builderForDir(context: CliContext, dir: string, flags: BuildFlags
   const meta = parseMetaFlag(flags.meta);
   await builder.setDir(".", dir, { exclude: [STATE_DIR], ...(meta === undefined ? {} : { meta }) });
   return builder;
+}
+
+/**
+ * Without versioning, physical keys carry no versionId and the next push of the same logical key
+ * overwrites the bytes older revisions point to: say so before pushing (quilt3 does not).
+ */
+async function warnIfUnversioned(context: CliContext, storage: Storage): Promise<void> {
+  if (!isS3Storage(storage)) return;
+  // Reading the setting needs s3:GetBucketVersioning, which a pusher may lack: then say nothing.
+  const status = await storage.versioningStatus().catch(() => undefined);
+  if (status === undefined || status === "Enabled") return;
+  context.output.warn(
+    `Warning: ${storage.url} has versioning ${status === "Off" ? "off" : "suspended"}: physical keys will carry no versionId, ` +
+      "and a later push can overwrite data that older revisions point to. Enable versioning on the bucket to keep every revision intact.",
+  );
 }
 
 function withPool(context: CliContext): HashPool {
@@ -70,12 +86,23 @@ export function registerBuild(program: Command, context: CliContext): void {
       const parent = await registry.currentLatest(name);
       if (parent !== undefined) builder.addParent(name, parent);
       const quiet = context.output.json;
+      await warnIfUnversioned(context, registry.storage);
       if (!quiet) context.output.text(`Pushing ${flags.dir} to ${registry.url}/${name}/...`);
       const progress = createProgress("Pushing data", {}, quiet);
-      const data = await builder.pushData({ registry, name, signal: context.signal, onProgress: (p) => progress.update(p) });
+      const started = Date.now();
+      const data = await builder.pushData({
+        registry,
+        name,
+        signal: context.signal,
+        concurrency: context.config.transferConcurrency,
+        onProgress: (p) => progress.update(p),
+      });
       progress.stop();
       if (!quiet) {
-        context.output.text(`Data: ${data.copied} copied (${data.bytes} bytes), ${data.exists} already there (data exists, skipping), ${data.referenced} referenced`);
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        context.output.text(
+          `Data: ${data.copied} copied (${data.bytes} bytes), ${data.exists} already there (data exists, skipping), ${data.referenced} referenced, in ${seconds} s`,
+        );
         context.output.text("Building manifest...");
       }
       const result = await builder.pushManifest({
