@@ -24,9 +24,16 @@ Usage:
   quilt3_driver.py install --registry R --name N --dest D [--top-hash H] [--path P]
   quilt3_driver.py verify  --registry R --name N --dir D [--top-hash H] [--extra-files-ok]
   quilt3_driver.py list    --registry R
+  quilt3_driver.py amend   --registry s3://B --name ns/n [--set LK PATH]... [--delete LK]... [--message M]
+  quilt3_driver.py batch   --steps F
   quilt3_driver.py version
 --entry-meta-file: a JSON object {logical_key: metadata} applied after set_dir (metadata replaces the
 entry's user_meta).
+amend: browse the latest revision, set files (each LK from a local PATH) and delete keys, then push
+on top of it (no force: quilt3 checks that latest is still the browsed revision).
+batch: F is a JSON list of argument lists (each one command above, but batch); they run in order in
+this one process (quilt3 imported once) and the answer is {"results": [answer, ...]}. The first
+failing step fails the whole batch.
 """
 
 import argparse
@@ -148,6 +155,31 @@ def cmd_list(quilt3, args):
     return {"registry": args.registry, "packages": packages}
 
 
+def cmd_amend(quilt3, args):
+    pkg = quilt3.Package.browse(args.name, registry=args.registry)
+    parent = pkg.top_hash
+    for lk, path in args.set or []:
+        pkg.set(lk, path)
+    for lk in args.delete or []:
+        pkg.delete(lk)
+    pushed = pkg.push(args.name, registry=args.registry, message=args.message)
+    return {"name": args.name, "registry": args.registry, "parent": parent, **describe(pushed)}
+
+
+def cmd_batch(quilt3, args):
+    with open(args.steps, encoding="utf-8") as f:
+        steps = json.load(f)
+    if not isinstance(steps, list) or not all(isinstance(s, list) and all(isinstance(a, str) for a in s) for s in steps):
+        raise UsageError("batch: --steps must hold a JSON list of argument lists")
+    results = []
+    for step in steps:
+        if step[:1] == ["batch"]:
+            raise UsageError("batch: a step cannot be a batch")
+        sub = parser().parse_args(step)
+        results.append(sub.fn(quilt3, sub))
+    return {"results": results}
+
+
 def cmd_version(quilt3, args):
     return {"quilt3": quilt3.__version__, "python": sys.version.split()[0], "executable": sys.executable}
 
@@ -191,6 +223,16 @@ def parser():
 
     c = command("list", cmd_list)
     c.add_argument("--registry", required=True)
+
+    c = command("amend", cmd_amend)
+    c.add_argument("--registry", required=True)
+    c.add_argument("--name", required=True)
+    c.add_argument("--set", nargs=2, action="append", metavar=("LK", "PATH"))
+    c.add_argument("--delete", action="append")
+    c.add_argument("--message")
+
+    c = command("batch", cmd_batch)
+    c.add_argument("--steps", required=True)
 
     command("version", cmd_version)
     return p
