@@ -2,7 +2,7 @@
  * Quiltkit's public API: Quilt data packages, byte-compatible with quilt3.
  * Each folder's index.ts is its public face; this file gathers what a library user needs.
  */
-export { Package, PackageBuilder, openRegistry, readInstalledState, STATE_DIR } from "./package/index.js";
+export { Package, PackageBuilder, PyMeta, py, openRegistry, readInstalledState, STATE_DIR } from "./package/index.js";
 export type {
   BrowseOptions,
   BuilderOptions,

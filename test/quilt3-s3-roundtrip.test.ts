@@ -583,7 +583,7 @@ describe(`re-pushing what quilt3 pushed (${s3.server})`, () => {
     await expectSamePackage(await browse(NAME_Q), q3);
   });
 
-  it("KNOWN DIFFERENCE: our push of quilt3's exact content to another package gets quilt3's top hash, but leaves quilt3's manifest in place", async (ctx) => {
+  it("our push of quilt3's exact content to another package gets quilt3's top hash and, as quilt3, rewrites the manifest to point at its own data", async (ctx) => {
     needQuilt3(ctx);
     const q3 = need("q3Push", "the quilt3 push");
     const registry = await theRegistry();
@@ -602,12 +602,8 @@ describe(`re-pushing what quilt3 pushed (${s3.server})`, () => {
     const pkg = await browse(NAME_D);
     expect(pkg.topHash).toBe(q3.top_hash);
     // quilt3 (PackageRegistryV1.push_manifest) PUTs .quilt/packages/<top hash> unconditionally, so
-    // after its push the manifest points at the objects that push uploaded (here: under NAME_D/).
-    // Registry.pushManifest skips the write when a manifest of that top hash exists: NAME_D's
-    // revision points at quilt3's objects under NAME_Q/, and our uploads are in no manifest.
-    // This asserts today's behaviour; quilt3's would be `toEqual(uploaded)`.
+    // after a push the manifest points at the objects that push uploaded (here: under NAME_D/).
     const pointed = new Map((await collect(pkg.entries())).map((e) => [e.logicalKey, e.physicalKey]));
-    expect(pointed).toEqual(new Map(q3.entries.map((e) => [e.logical_key, e.physical_key])));
-    expect(pointed).not.toEqual(uploaded);
+    expect(pointed).toEqual(uploaded);
   });
 });

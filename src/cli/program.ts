@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Command, CommanderError, Option } from "commander";
 import { loadConfig } from "../config/index.js";
 import { remotesOf } from "../package/registries.js";
@@ -27,6 +28,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const json = argv.includes("--json");
   const cleanups: (() => Promise<void> | void)[] = [];
   const abort = new AbortController();
+  // Every transfer in flight listens to Ctrl-C's signal: many listeners is normal.
+  setMaxListeners(0, abort.signal);
   const onSigint = (): void => abort.abort(new InterruptedError("Interrupted by Ctrl-C"));
   process.once("SIGINT", onSigint);
   try {

@@ -1,6 +1,8 @@
 /** Packages: the builder now; the immutable Package, browse and install come next. */
 export {
   PackageBuilder,
+  PyMeta,
+  py,
   type BuilderOptions,
   type BuildOptions,
   type BuiltManifest,

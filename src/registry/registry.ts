@@ -315,15 +315,17 @@ export class Registry {
     const sleep = options.sleep ?? (options.now === undefined ? realSleep : undefined);
 
     const manifestKey = this.manifestKey(topHash);
-    let manifestWritten = false;
+    if (options.dedupe && (await this.currentLatest(name)) === topHash) {
+      return { name, topHash, manifestKey, manifestWritten: false, timestamp: "", pointers: [], deduped: true };
+    }
+    // Written even when a manifest of this top hash exists (quilt3 does the same): the top hash
+    // does not cover physical keys, and this push's entries point at the data it just placed.
+    await writeManifest(manifestKey);
+    const manifestWritten = true;
     if ((await this.storage.stat(manifestKey)) === undefined) {
-      await writeManifest(manifestKey);
-      manifestWritten = true;
-      if ((await this.storage.stat(manifestKey)) === undefined) {
-        throw new StorageError("MANIFEST_NOT_WRITTEN", `The manifest ${manifestKey} is not in ${this.url} after writing it.`, {
-          hint: "The manifest writer did not store it at the key it was given; no pointer was written.",
-        });
-      }
+      throw new StorageError("MANIFEST_NOT_WRITTEN", `The manifest ${manifestKey} is not in ${this.url} after writing it.`, {
+        hint: "The manifest writer did not store it at the key it was given; no pointer was written.",
+      });
     }
 
     return this.lock(name, async () => {

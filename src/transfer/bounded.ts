@@ -2,6 +2,7 @@
  * Small concurrency tools: a bounded executor over a stream of items, and a push-fed async
  * iterable for feeding a HashPool job.
  */
+import { setMaxListeners } from "node:events";
 import { interrupted } from "./errors.js";
 
 /**
@@ -19,6 +20,8 @@ export async function forEachBounded<T>(
   dispatch: (item: T, signal: AbortSignal) => Promise<(() => Promise<void>) | undefined>,
 ): Promise<void> {
   const inner = new AbortController();
+  // Every task (and each of its requests) listens to this one signal: many listeners is normal.
+  setMaxListeners(0, inner.signal);
   const onAbort = (): void => inner.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   if (signal?.aborted === true) inner.abort(signal.reason);

@@ -1,6 +1,6 @@
-import { parsePyJson, type PyValue } from "../../json/index.js";
+import { parsePyJson } from "../../json/index.js";
 import { UsageError } from "../../errors/index.js";
-import { Package } from "../../package/index.js";
+import { Package, py, type PyMeta } from "../../package/index.js";
 import { openRegistry } from "../../package/registries.js";
 import type { Registry } from "../../registry/registry.js";
 import type { CliContext } from "../context.js";
@@ -30,11 +30,11 @@ export async function browse(context: CliContext, handle: string, flags: Registr
   return pkg;
 }
 
-/** `--meta JSON`, parsed with Python's meaning (quilt3's CLI uses json.loads). */
-export function parseMetaFlag(text: string | undefined): PyValue | undefined {
+/** `--meta JSON`, parsed with Python's meaning (quilt3's CLI uses json.loads), marked so floats stay floats. */
+export function parseMetaFlag(text: string | undefined): PyMeta | undefined {
   if (text === undefined) return undefined;
   try {
-    return parsePyJson(text);
+    return py(parsePyJson(text));
   } catch (error) {
     throw new UsageError("META_INVALID", `--meta is not valid JSON: ${(error as Error).message}`, {
       hint: `Give a JSON value, e.g. --meta '{"source": "lab"}'.`,

@@ -1,4 +1,5 @@
 /** Bounded concurrency for the parts of one transfer. */
+import { setMaxListeners } from "node:events";
 
 /**
  * Runs `task(i)` for `i` in `[0, count)` with at most `limit` in flight, results in index order.
@@ -44,6 +45,8 @@ export async function pooled<P, R>(
 /** A controller that also aborts when `signal` does; `dispose` unhooks it. */
 export function linkedController(signal: AbortSignal | undefined): { controller: AbortController; dispose: () => void } {
   const controller = new AbortController();
+  // Each part request of a transfer listens to it: many listeners is normal here.
+  setMaxListeners(0, controller.signal);
   if (signal === undefined) return { controller, dispose: () => undefined };
   const onAbort = (): void => controller.abort(signal.reason);
   if (signal.aborted) onAbort();
