@@ -1,0 +1,106 @@
+/**
+ * The stat cache file, format `quiltkit-stat-cache` version 1: UTF-8 JSON lines.
+ *
+ *   {"format":"quiltkit-stat-cache","version":1,"root":"/abs/folder","recordedNs":"1700000000000000000"}
+ *   ["a/b.jpg",1234,"<mtimeNs>","<ctimeNs>","<ino>","<dev>","sha2-256-chunked","<hash>"]
+ *   …one record per file, keys strictly increasing in tree-walk order…
+ *   {"end":true,"records":N,"sha256":"<hex of every byte before this line>"}
+ *
+ * Nanosecond times, inodes and devices are decimal strings (they exceed 2^53). `recordedNs` is
+ * the wall clock when the run that wrote the file started: every record was true then, and is
+ * trusted later only if its file's times were older than that by the racy margin.
+ */
+import { isHashType, type HashType } from "../hash/index.js";
+import type { FileStat } from "./file-stat.js";
+
+export const STAT_CACHE_FORMAT = "quiltkit-stat-cache";
+export const STAT_CACHE_VERSION = 1;
+
+export interface CachedHash {
+  readonly type: HashType;
+  readonly value: string;
+}
+
+export interface CacheHeader {
+  /** The folder the keys are relative to (its real path). */
+  readonly root: string;
+  readonly recordedNs: bigint;
+}
+
+export interface CacheRecord {
+  readonly key: string;
+  readonly stat: FileStat;
+  readonly hash: CachedHash;
+}
+
+export interface CacheTrailer {
+  readonly records: number;
+  readonly sha256: string;
+}
+
+/** A line that is not what the format says; the reader then ignores the whole file. */
+export class MalformedCache extends Error {
+  override readonly name = "MalformedCache";
+}
+
+export function encodeHeader(header: CacheHeader): string {
+  return JSON.stringify({ format: STAT_CACHE_FORMAT, version: STAT_CACHE_VERSION, root: header.root, recordedNs: String(header.recordedNs) });
+}
+
+/** The header, or a reason to ignore the file (foreign format or version, bad fields). */
+export function decodeHeader(text: string): CacheHeader | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "its header is not JSON";
+  }
+  const h = value as { format?: unknown; version?: unknown; root?: unknown; recordedNs?: unknown } | null;
+  if (h === null || typeof h !== "object" || h.format !== STAT_CACHE_FORMAT) return "it is not a quiltkit stat cache";
+  if (h.version !== STAT_CACHE_VERSION) return `it has version ${String(h.version)}, not ${STAT_CACHE_VERSION}`;
+  if (typeof h.root !== "string" || typeof h.recordedNs !== "string" || !DIGITS.test(h.recordedNs)) return "its header is malformed";
+  return { root: h.root, recordedNs: BigInt(h.recordedNs) };
+}
+
+export function encodeRecord(r: CacheRecord): string {
+  const s = r.stat;
+  return JSON.stringify([r.key, s.size, String(s.mtimeNs), String(s.ctimeNs), String(s.ino), String(s.dev), r.hash.type, r.hash.value]);
+}
+
+const DIGITS = /^\d{1,30}$/;
+
+/** Throws `MalformedCache` unless the line is a well-formed record. */
+export function decodeRecord(text: string): CacheRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new MalformedCache("a record is not JSON");
+  }
+  if (!Array.isArray(value) || value.length !== 8) throw new MalformedCache("a record is not an 8-item array");
+  const [key, size, mtime, ctime, ino, dev, type, hash] = value as unknown[];
+  if (typeof key !== "string" || key === "") throw new MalformedCache("a record has no key");
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) throw new MalformedCache("a record has a bad size");
+  if (!isHashType(type) || typeof hash !== "string" || hash === "") throw new MalformedCache("a record has a bad hash");
+  const stat: FileStat = { size, mtimeNs: bigintOf(mtime), ctimeNs: bigintOf(ctime), ino: bigintOf(ino), dev: bigintOf(dev) };
+  return { key, stat, hash: { type, value: hash } };
+}
+
+function bigintOf(value: unknown): bigint {
+  if (typeof value !== "string" || !DIGITS.test(value)) throw new MalformedCache("a record has a bad time or inode");
+  return BigInt(value);
+}
+
+export function encodeTrailer(trailer: CacheTrailer): string {
+  return JSON.stringify({ end: true, records: trailer.records, sha256: trailer.sha256 });
+}
+
+export function decodeTrailer(text: string): CacheTrailer | undefined {
+  try {
+    const t = JSON.parse(text) as { end?: unknown; records?: unknown; sha256?: unknown } | null;
+    if (t === null || t.end !== true || typeof t.records !== "number" || typeof t.sha256 !== "string") return undefined;
+    return { records: t.records, sha256: t.sha256 };
+  } catch {
+    return undefined;
+  }
+}

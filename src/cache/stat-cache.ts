@@ -1,0 +1,232 @@
+/**
+ * One run over a folder with its stat cache: each file is *visited* in tree-walk order with its
+ * current stat; a visit finds the file's recorded hash when the stat is unchanged and not racy,
+ * and is *settled* with the file's hash as now known (the hit, a fresh hash, or nothing). Visits
+ * settle in any order (hashes finish out of order); a reorder queue writes the new cache file in
+ * visit order as the earliest visits settle, so the file is rewritten in one streaming pass.
+ * Files not visited (deleted, or outside the walk) drop out of the cache.
+ *
+ * The cache only ever saves work: every failure to read it means re-hashing, every failure to
+ * write it is reported in `stats` and otherwise ignored.
+ */
+import { realpath, stat as statFile } from "node:fs/promises";
+import { isAbsolute, relative, sep } from "node:path";
+import { compareLogicalKeys } from "../sort/index.js";
+import { fileStatOf, isRacy, sameStat, type FileStat } from "./file-stat.js";
+import type { CachedHash, CacheHeader } from "./format.js";
+import { statCacheFile, type LocationOptions } from "./location.js";
+import { openCacheFile, type CacheCursor } from "./reader.js";
+import { CacheWriter } from "./writer.js";
+
+export interface StatCacheOptions extends LocationOptions {
+  /** A record is trusted only if its file's mtime and ctime were this old when it was recorded (default 2000). */
+  readonly racyMs?: number;
+  /** The wall clock in ms (tests). */
+  readonly now?: () => number;
+  /** Use the cache, but leave its file as it is. */
+  readonly readOnly?: boolean;
+}
+
+export interface StatCacheStats {
+  /** The cache file. */
+  readonly file: string;
+  /** Files whose hash came from the cache. */
+  hits: number;
+  /** Files visited without a usable record (new, changed, or racy). */
+  misses: number;
+  /** Of the misses: records refused because the file changed too close to when they were made. */
+  racy: number;
+  /** Records in the new file. */
+  recorded: number;
+  /** Whether the new file is in place. */
+  written: boolean;
+  /** Why the old file was not used: corrupt, another version, another folder. */
+  ignored?: string;
+  /** Why the new file was not written. */
+  problem?: string;
+}
+
+/** A file met by the walk: what the cache knew, and what the caller now knows. */
+export interface Visit {
+  readonly key: string;
+  readonly stat: FileStat;
+  /** The recorded hash, when the file is provably unchanged since. */
+  readonly hit: CachedHash | undefined;
+  /** The file's hash as now known (`undefined`: unknown, record dropped); once per visit. */
+  settle(hash: CachedHash | undefined): void;
+}
+
+/** Visits waiting behind an unsettled one, at most; beyond, `room()` waits (a slow big file at the head). */
+const MAX_QUEUED = 65_536;
+const DEFAULT_RACY_MS = 2000;
+
+class Slot implements Visit {
+  hash: CachedHash | undefined;
+  settled = false;
+
+  constructor(
+    readonly key: string,
+    readonly stat: FileStat,
+    readonly hit: CachedHash | undefined,
+    private readonly onSettle: (() => void) | undefined,
+  ) {}
+
+  settle(hash: CachedHash | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.hash = hash;
+    this.onSettle?.();
+  }
+}
+
+export class StatCacheRun {
+  readonly stats: StatCacheStats;
+  private readonly queue: Slot[] = [];
+  private head = 0;
+  private lastKey: string | undefined;
+  private stopped = false;
+  private wakeRoom: (() => void) | undefined;
+
+  private constructor(
+    /** The real path of the folder; keys are relative to it. */
+    readonly root: string,
+    file: string,
+    private readonly old: { header: CacheHeader; cursor: CacheCursor } | undefined,
+    private writer: CacheWriter | undefined,
+    private readonly recordedNs: bigint,
+    private readonly racyNs: bigint,
+  ) {
+    this.stats = { file, hits: 0, misses: 0, racy: 0, recorded: 0, written: false };
+  }
+
+  /**
+   * The run for folder `dir`, or `undefined` when it has no cache location (no `.quiltkit/` and
+   * no `home`) or does not exist. The clock is read before anything else, so that it precedes
+   * every stat taken by the caller's walk.
+   */
+  static async open(dir: string, options: StatCacheOptions = {}): Promise<StatCacheRun | undefined> {
+    const nowMs = (options.now ?? Date.now)();
+    const root = await realpath(dir).catch(() => undefined);
+    if (root === undefined) return undefined;
+    const file = await statCacheFile(root, options);
+    if (file === undefined) return undefined;
+    const recordedNs = BigInt(Math.floor(nowMs)) * 1_000_000n;
+    const opened = await openCacheFile(file, root);
+    let writer: CacheWriter | undefined;
+    let problem: string | undefined;
+    if (options.readOnly !== true) {
+      try {
+        writer = await CacheWriter.create(file, { root, recordedNs });
+      } catch (error) {
+        problem = `it cannot be written (${(error as Error).message})`;
+      }
+    }
+    const racyNs = BigInt(Math.round((options.racyMs ?? DEFAULT_RACY_MS) * 1e6));
+    const old = opened.kind === "ok" ? { header: opened.header, cursor: opened.cursor } : undefined;
+    const run = new StatCacheRun(root, file, old, writer, recordedNs, racyNs);
+    if (opened.kind === "ignored") run.stats.ignored = opened.reason;
+    if (problem !== undefined) run.stats.problem = problem;
+    return run;
+  }
+
+  /** Visit the file `key` (relative to the root, `/`-separated); keys must strictly increase in tree-walk order. */
+  async visit(key: string, stat: FileStat): Promise<Visit> {
+    if (this.stopped || (this.lastKey !== undefined && compareLogicalKeys(this.lastKey, key) >= 0)) {
+      // Out of order (or after a stop): not part of the merge, so neither looked up nor recorded.
+      return new Slot(key, stat, undefined, undefined);
+    }
+    this.lastKey = key;
+    const hit = await this.lookup(key, stat);
+    if (hit === undefined) this.stats.misses++;
+    else this.stats.hits++;
+    const slot = new Slot(key, stat, hit, () => this.flush());
+    this.queue.push(slot);
+    if (this.writer !== undefined) await this.writer.drained();
+    return slot;
+  }
+
+  /** Visit a file by absolute path (stat taken now); `undefined` outside the root. */
+  async visitFile(path: string): Promise<Visit | undefined> {
+    const rel = relative(this.root, path);
+    if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+    const info = await statFile(path, { bigint: true }).catch(() => undefined);
+    if (info === undefined || !info.isFile()) return undefined;
+    return this.visit(sep === "/" ? rel : rel.split(sep).join("/"), fileStatOf(info));
+  }
+
+  /** Resolves when the reorder queue has room (or the run stopped). */
+  async room(): Promise<void> {
+    while (!this.stopped && this.queue.length - this.head > MAX_QUEUED) await new Promise<void>((r) => (this.wakeRoom = r));
+  }
+
+  /** Stop: no more lookups or records, nothing written; wakes a waiting `room()`. */
+  interrupt(): void {
+    this.stopped = true;
+    this.wake();
+  }
+
+  /** Writes the new cache file (unsettled visits are left out); never throws. */
+  async commit(): Promise<StatCacheStats> {
+    await this.old?.cursor.close();
+    if (this.stopped) return this.abandon();
+    this.flush(true);
+    const writer = this.writer;
+    this.writer = undefined;
+    if (writer === undefined) return this.stats;
+    try {
+      await writer.commit();
+      this.stats.written = true;
+    } catch (error) {
+      this.stats.problem = `it cannot be written (${(error as Error).message})`;
+      await writer.abandon();
+    }
+    return this.stats;
+  }
+
+  /** Ends the run without writing. */
+  async abandon(): Promise<StatCacheStats> {
+    this.interrupt();
+    await this.old?.cursor.close();
+    await this.writer?.abandon();
+    this.writer = undefined;
+    return this.stats;
+  }
+
+  private async lookup(key: string, stat: FileStat): Promise<CachedHash | undefined> {
+    const old = this.old;
+    if (old === undefined) return undefined;
+    const record = await old.cursor.find(key);
+    if (old.cursor.problem !== undefined) this.stats.ignored ??= old.cursor.problem;
+    if (record === undefined || !sameStat(record.stat, stat)) return undefined;
+    if (isRacy(record.stat, old.header.recordedNs, this.racyNs)) {
+      this.stats.racy++;
+      return undefined;
+    }
+    return record.hash;
+  }
+
+  /** Writes settled visits from the head of the queue; with `all`, skips unsettled ones too. */
+  private flush(all = false): void {
+    while (this.head < this.queue.length) {
+      const slot = this.queue[this.head]!;
+      if (!slot.settled && !all) break;
+      this.head++;
+      // A record made from racy times would never be trusted: leave it out.
+      if (slot.settled && slot.hash !== undefined && this.writer !== undefined && !isRacy(slot.stat, this.recordedNs, this.racyNs)) {
+        this.writer.append({ key: slot.key, stat: slot.stat, hash: slot.hash });
+        this.stats.recorded++;
+      }
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.queue.length - this.head <= MAX_QUEUED) this.wake();
+  }
+
+  private wake(): void {
+    const wake = this.wakeRoom;
+    this.wakeRoom = undefined;
+    wake?.();
+  }
+}
