@@ -5,10 +5,12 @@ import { remotesOf } from "../package/registries.js";
 import { EXIT_CODES, InterruptedError, UsageError } from "../errors/index.js";
 import { registerBrowse } from "./commands/browse.js";
 import { registerBuild } from "./commands/build.js";
+import { registerCompletion } from "./commands/completion.js";
 import { registerConfig } from "./commands/config.js";
 import { registerFiles } from "./commands/files.js";
 import { registerManifest } from "./commands/manifest.js";
 import { registerRegistry } from "./commands/registry.js";
+import { registerVersions } from "./commands/versions.js";
 import type { CliContext } from "./context.js";
 import { createOutput, reportError } from "./output.js";
 
@@ -74,6 +76,8 @@ function buildProgram(context: CliContext): Command {
   registerRegistry(program, context);
   registerConfig(program, context);
   registerManifest(program, context);
+  registerVersions(program, context);
+  registerCompletion(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -6,9 +6,10 @@ import { isS3Storage, type Storage } from "../../storage/index.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseMetaFlag, REGISTRY_HELP, registryOf, type RegistryFlag } from "./common.js";
+import { imageDigestOption, imageOption, metaWithProvenance, PROVENANCE_HELP, provenanceOption, type ProvenanceFlags } from "./provenance.js";
 
 
-interface BuildFlags {
+interface BuildFlags extends ProvenanceFlags {
   message?: string;
   meta?: string;
 }
@@ -22,7 +23,7 @@ async function builderForDir(context: CliContext, dir: string, flags: BuildFlags
     ...(name === undefined ? {} : { name }),
   });
   context.onExit(() => builder.dispose());
-  const meta = parseMetaFlag(flags.meta);
+  const meta = await metaWithProvenance(context, dir, parseMetaFlag(flags.meta), flags);
   await builder.setDir(".", dir, { exclude: [STATE_DIR], ...(meta === undefined ? {} : { meta }) });
   return builder;
 }
@@ -75,8 +76,12 @@ export function registerBuild(program: Command, context: CliContext): void {
     .option("-t, --tag <tag>", "also point this tag at the new revision")
     .option("--force", "replace latest even if it moved since it was read")
     .option("--dedupe", "write nothing if the new revision already is latest")
+    .addOption(provenanceOption())
+    .addOption(imageOption())
+    .addOption(imageDigestOption())
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt push user/dataset --dir ./dataset -m 'first version' -t v1")
+    .addHelpText("after", `  $ quilt push user/workspace --dir . --provenance --image-digest sha256:…\n${PROVENANCE_HELP}`)
     .action(async (name: string, flags: BuildFlags & RegistryFlag & { dir: string; tag?: string; force?: boolean; dedupe?: boolean }) => {
       validatePackageName(name);
       // Before any hashing or copying: a bad tag is a usage error, not something found after the data push.

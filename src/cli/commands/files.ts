@@ -8,6 +8,7 @@ import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseHandle } from "../../registry/handle.js";
 import { browse, REGISTRY_HELP, type RegistryFlag } from "./common.js";
+import { REVISION_DIFF_HELP, reportRevisionDiff } from "./diff-revisions.js";
 
 /** Commands that read or write a local folder: install (copy), diff, verify, force-match. */
 export function registerFiles(program: Command, context: CliContext): void {
@@ -56,10 +57,11 @@ export function registerFiles(program: Command, context: CliContext): void {
     .argument("<other>", "a folder, or another package handle")
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExamples:\n  $ quilt diff user/dataset ./dataset\n  $ quilt diff user/dataset:v1 user/dataset:v2")
+    .addHelpText("after", REVISION_DIFF_HELP)
     .action(async (handle: string, other: string, flags: RegistryFlag) => {
       const pkg = await browse(context, handle, flags);
-      const target = (await isFolder(other)) ? other : await browse(context, other, flags);
-      const result = await pkg.diff(target, { signal: context.signal });
+      if (!(await isFolder(other))) return reportRevisionDiff(context, pkg, await browse(context, other, flags));
+      const result = await pkg.diff(other, { signal: context.signal });
       report(context, result, { hash: pkg.topHash.slice(0, 8) });
     });
 
@@ -116,7 +118,7 @@ function printChanges(context: CliContext, dir: string, changes: readonly Change
 }
 
 /** Deleting files asks first on a terminal; elsewhere it needs --yes. */
-async function confirm(context: CliContext, question: string): Promise<void> {
+export async function confirm(context: CliContext, question: string): Promise<void> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new UsageError("CONFIRMATION_NEEDED", `${question} Not on a terminal, so not asking.`, { hint: "Pass --yes to confirm, or --dry-run to see the changes." });
   }
