@@ -32,6 +32,7 @@ import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
 import { resolveEntries } from "./resolve.js";
 import { localFile, toPhysicalKey } from "./sources.js";
 import { walkDir, type WalkOptions } from "./walk-dir.js";
+import { applyWorkflow, type WorkflowRequest } from "../workflows/index.js";
 
 /** Metadata as given by a caller: a `PyValue` (dicts as `Map`) is kept as is, plain JS is converted. */
 export type MetaInput = unknown;
@@ -90,6 +91,10 @@ export interface PushManifestOptions {
   /** Injectable clock (unix seconds) for tests. */
   readonly now?: () => number;
   readonly signal?: AbortSignal;
+  /** quilt3's `workflow`: an id, or `null` for none; not given: the registry's default (src/workflows). */
+  readonly workflow?: WorkflowRequest["workflow"];
+  /** How S3 buckets other than the registry's are reached, for workflow schemas kept there. */
+  readonly remotes?: WorkflowRequest["remotes"];
 }
 
 export interface PushManifestResult {
@@ -475,6 +480,8 @@ export class PackageBuilder {
    */
   async pushManifest(options: PushManifestOptions): Promise<PushManifestResult> {
     validatePackageName(options.name);
+    // quilt3 validates before anything is written; the header gets (or loses) its `workflow` key.
+    await applyWorkflow(this.header, { ...options, entries: () => this.pendingEntries(options.signal) });
     if (!options.allowLocalFiles) await this.assertNoLocalFiles(options.registry, options.signal);
     const built = await this.build({
       ...(options.message === undefined ? {} : { message: options.message }),

@@ -6,6 +6,7 @@ import { isS3Storage, type Storage } from "../../storage/index.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseMetaFlag, REGISTRY_HELP, registryOf, type RegistryFlag } from "./common.js";
+import { checkWorkflow } from "../../workflows/index.js";
 import { imageDigestOption, imageOption, metaWithProvenance, PROVENANCE_HELP, provenanceOption, type ProvenanceFlags } from "./provenance.js";
 
 
@@ -76,13 +77,14 @@ export function registerBuild(program: Command, context: CliContext): void {
     .option("-t, --tag <tag>", "also point this tag at the new revision")
     .option("--force", "replace latest even if it moved since it was read")
     .option("--dedupe", "write nothing if the new revision already is latest")
+    .option("--workflow <id>", "validate with this workflow of the registry's .quilt/workflows/config.yml ('' for none; default: its default_workflow)")
     .addOption(provenanceOption())
     .addOption(imageOption())
     .addOption(imageDigestOption())
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt push user/dataset --dir ./dataset -m 'first version' -t v1")
     .addHelpText("after", `  $ quilt push user/workspace --dir . --provenance --image-digest sha256:…\n${PROVENANCE_HELP}`)
-    .action(async (name: string, flags: BuildFlags & RegistryFlag & { dir: string; tag?: string; force?: boolean; dedupe?: boolean }) => {
+    .action(async (name: string, flags: BuildFlags & RegistryFlag & { dir: string; tag?: string; force?: boolean; dedupe?: boolean; workflow?: string }) => {
       validatePackageName(name);
       // Before any hashing or copying: a bad tag is a usage error, not something found after the data push.
       if (flags.tag !== undefined) validateTag(flags.tag);
@@ -92,6 +94,10 @@ export function registerBuild(program: Command, context: CliContext): void {
       if (parent !== undefined) builder.addParent(name, parent);
       const quiet = context.output.json;
       await warnIfUnversioned(context, registry.storage);
+      // As quilt3's `--workflow`: '' means none. Checked before any data moves, and again by pushManifest.
+      const workflow = flags.workflow === "" ? null : flags.workflow;
+      const check = { registry, name, message: flags.message ?? null, workflow, remotes: context.remotes, signal: context.signal };
+      await checkWorkflow(builder.header, { ...check, entries: () => builder.pendingEntries(context.signal) });
       if (!quiet) context.output.text(`Pushing ${flags.dir} to ${registry.url}/${name}/...`);
       const progress = createProgress("Pushing data", {}, quiet);
       const started = Date.now();
@@ -115,6 +121,8 @@ export function registerBuild(program: Command, context: CliContext): void {
         name,
         message: flags.message ?? null,
         signal: context.signal,
+        workflow,
+        remotes: context.remotes,
         ...(flags.tag === undefined ? {} : { tags: [flags.tag] }),
         ...(flags.force ? { force: true } : {}),
         ...(flags.dedupe ? { dedupe: true } : {}),
