@@ -10,7 +10,7 @@
  * write it is reported in `stats` and otherwise ignored.
  */
 import { realpath, stat as statFile } from "node:fs/promises";
-import { isAbsolute, relative, sep } from "node:path";
+import { dirname, isAbsolute, relative, sep } from "node:path";
 import { compareLogicalKeys } from "../sort/index.js";
 import { fileStatOf, isRacy, sameStat, type FileStat } from "./file-stat.js";
 import type { CachedHash, CacheHeader } from "./format.js";
@@ -127,6 +127,13 @@ export class StatCacheRun {
     if (opened.kind === "ignored") run.stats.ignored = opened.reason;
     if (problem !== undefined) run.stats.problem = problem;
     return run;
+  }
+
+  /** The cache's folder relative to the root when it lies inside it (a walk must leave it out), else undefined. */
+  get folderInRoot(): string | undefined {
+    const rel = relative(this.root, dirname(this.stats.file));
+    if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+    return sep === "/" ? rel : rel.split(sep).join("/");
   }
 
   /** Visit the file `key` (relative to the root, `/`-separated); keys must strictly increase in tree-walk order. */

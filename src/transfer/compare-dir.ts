@@ -3,10 +3,12 @@
  * file is re-hashed with its entry's hash type, extra files fail unless allowed), in bounded
  * memory: the folder's files are sorted into tree-walk order by an external sort, merge-joined
  * with the entries (which come in tree-walk order), and only files whose size matches are hashed,
- * on the HashPool, with a bounded window of files in flight.
+ * on the HashPool, with a bounded window of files in flight. With a stat cache (src/cache), a
+ * file whose stat is unchanged since its hash was recorded is not read at all.
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { fileStatOf, StatCacheRun, type FileStat, type StatCacheOptions, type StatCacheStats, type Visit } from "../cache/index.js";
 import { ConflictError, NotFoundError, QuiltError } from "../errors/index.js";
 import { HashPool, type HashOutcome, type HashType } from "../hash/index.js";
 import { walkDir } from "../package/walk-dir.js";
@@ -24,6 +26,8 @@ export interface CompareProgress {
   files: number;
   hashedFiles: number;
   hashedBytes: number;
+  /** Files whose hash came from the stat cache, not read. */
+  cachedFiles: number;
 }
 
 export interface JoinOptions {
@@ -38,6 +42,8 @@ export interface JoinOptions {
   sortMemoryBytes?: number;
   /** Files being hashed or waiting to be, at most (default 4096). */
   window?: number;
+  /** Reuse the hashes of files unchanged since the last run, and record new ones (src/cache); off when absent. */
+  statCache?: StatCacheOptions;
   onProgress?: (progress: CompareProgress) => void;
 }
 
@@ -52,6 +58,7 @@ export interface JoinSink {
 interface DirFile {
   rel: string;
   size: number;
+  stat: FileStat;
 }
 
 /** The files of `dir` in tree-walk order (nothing when `dir` is missing and `missingOk`). */
@@ -70,18 +77,19 @@ export async function* sortedDirFiles(
   const excluded = (rel: string): boolean => exclude.some((x) => rel === x || (rel.startsWith(x) && rel.charCodeAt(x.length) === 0x2f));
   const files = (async function* (): AsyncGenerator<DirFile> {
     for await (const f of walkDir(dir, { quiltignore: false, exclude, signal: o.signal })) {
-      if (!excluded(f.relativePath)) yield { rel: f.relativePath, size: f.size };
+      if (!excluded(f.relativePath)) yield { rel: f.relativePath, size: f.size, stat: fileStatOf(f.stats) };
     }
   })();
   yield* externalSort(files, {
     compare: (a, b) => compareLogicalKeys(a.rel, b.rel),
-    serialize: (f) => `${f.size}\t${f.rel}`,
+    serialize: (f) => `${f.size}\t${f.stat.mtimeNs}\t${f.stat.ctimeNs}\t${f.stat.ino}\t${f.stat.dev}\t${f.rel}`,
     deserialize: (bytes) => {
-      const text = bytes.toString("utf8");
-      const tab = text.indexOf("\t");
-      return { size: Number(text.slice(0, tab)), rel: text.slice(tab + 1) };
+      const [size, mtime, ctime, ino, dev] = bytes.toString("latin1", 0, Math.min(bytes.length, 200)).split("\t", 5) as [string, string, string, string, string];
+      const head = size.length + mtime.length + ctime.length + ino.length + dev.length + 5;
+      const stat = { size: Number(size), mtimeNs: BigInt(mtime), ctimeNs: BigInt(ctime), ino: BigInt(ino), dev: BigInt(dev) };
+      return { size: stat.size, stat, rel: bytes.toString("utf8", head) };
     },
-    sizeOf: (f) => 80 + 2 * f.rel.length,
+    sizeOf: (f) => 240 + 2 * f.rel.length,
     tmpDir: o.tmpDir,
     signal: o.signal,
     maxBytesInMemory: o.sortMemoryBytes ?? 64 * 1024 * 1024,
@@ -102,6 +110,7 @@ interface HashItem {
   path: string;
   entry: EntryRef;
   type: HashType;
+  visit: Visit | undefined;
 }
 
 /**
@@ -120,6 +129,7 @@ class HashLanes {
   constructor(
     private readonly options: JoinOptions,
     private readonly handle: (outcome: HashOutcome<HashItem>) => Promise<void>,
+    private readonly onFailure: () => void,
   ) {
     if (options.signal?.aborted === true) this.onAbort();
     else options.signal?.addEventListener("abort", this.onAbort, { once: true });
@@ -171,6 +181,7 @@ class HashLanes {
           this.failure ??= { error };
           this.stop.abort();
           this.release();
+          this.onFailure();
         }
       })();
       lane = { channel, done };
@@ -186,34 +197,26 @@ class HashLanes {
   }
 }
 
-/** The merge-join of package entries with the files of `dir`. */
+/** The merge-join of package entries with the files of `dir`; returns what the stat cache did, when used. */
 export async function joinDir(
   entries: AsyncIterable<EntryRef> | Iterable<EntryRef>,
   dir: string,
   options: JoinOptions & { missingDirOk?: boolean },
   sink: JoinSink,
-): Promise<void> {
-  const progress: CompareProgress = { entries: 0, files: 0, hashedFiles: 0, hashedBytes: 0 };
+): Promise<StatCacheStats | undefined> {
+  const progress: CompareProgress = { entries: 0, files: 0, hashedFiles: 0, hashedBytes: 0, cachedFiles: 0 };
   const report = (): void => options.onProgress?.({ ...progress });
+  // Opened before the walk starts: its clock must precede every stat the walk takes.
+  const cache = options.statCache === undefined ? undefined : await StatCacheRun.open(dir, options.statCache);
   const lanes = new HashLanes(options, async (outcome) => {
-    const { entry } = outcome.item;
     progress.hashedFiles++;
-    if (outcome.ok) {
-      progress.hashedBytes += outcome.size;
-      if (outcome.size !== entry.size) await sink.changed(entry, "size");
-      else if (outcome.hashes[outcome.item.type] === entry.hash.value) await sink.same(entry);
-      else await sink.changed(entry, "hash");
-    } else if (outcome.error instanceof NotFoundError) {
-      await sink.onlyInPackage(entry); // deleted since the listing
-    } else if (outcome.error instanceof ConflictError) {
-      await sink.changed(entry, "hash"); // changing while we read it
-    } else {
-      throw outcome.error;
-    }
+    if (outcome.ok) progress.hashedBytes += outcome.size;
+    await hashed(outcome, sink);
     report();
-  });
+  }, () => cache?.interrupt());
+  const exclude = [...(options.exclude ?? []), ...(cache?.folderInRoot === undefined ? [] : [cache.folderInRoot])];
   const pkg = orderedEntries(entries, "package entries")[Symbol.asyncIterator]();
-  const disk = sortedDirFiles(dir, { ...options, missingOk: options.missingDirOk })[Symbol.asyncIterator]();
+  const disk = sortedDirFiles(dir, { ...options, exclude, missingOk: options.missingDirOk })[Symbol.asyncIterator]();
   try {
     let e = await pkg.next();
     let f = await disk.next();
@@ -226,31 +229,73 @@ export async function joinDir(
         progress.entries++;
         await sink.onlyInPackage(e.value);
         e = await pkg.next();
-      } else if (order > 0 && f.done !== true) {
+      } else if (f.done !== true) {
         progress.files++;
-        await sink.onlyInDir(f.value.rel, f.value.size);
+        const visit = await cache?.visit(f.value.rel, f.value.stat);
+        if (order > 0) {
+          visit?.settle(visit.hit); // not compared: keep what the cache knew, for the next run
+          await sink.onlyInDir(f.value.rel, f.value.size);
+        } else if (e.done !== true) {
+          progress.entries++;
+          const item = { path: join(dir, ...f.value.rel.split("/")), entry: e.value, type: checkEntry(e.value), visit };
+          const decided = await compareKnown(item, f.value.size, sink);
+          if (decided === "cache") progress.cachedFiles++;
+          else if (decided === undefined) await lanes.submit(item);
+          e = await pkg.next();
+        }
         f = await disk.next();
-      } else if (e.done !== true && f.done !== true) {
-        const type = checkEntry(e.value);
-        progress.entries++;
-        progress.files++;
-        if (f.value.size !== e.value.size) await sink.changed(e.value, "size");
-        else await lanes.submit({ path: join(dir, ...f.value.rel.split("/")), entry: e.value, type });
-        e = await pkg.next();
-        f = await disk.next();
+        await cache?.room();
       }
       if ((++steps & 1023) === 0) report();
     }
     await lanes.finish();
     report();
+    return await cache?.commit();
   } catch (error) {
     await lanes.abandon();
+    await cache?.abandon();
     if (options.signal?.aborted === true && !(error instanceof QuiltError)) throw interrupted(`comparing ${dir}`, options.signal.reason);
     throw error;
   } finally {
     await pkg.return(undefined);
     await disk.return(undefined);
   }
+}
+
+/**
+ * A pair decided without reading the file, because the sizes differ or the stat cache holds the
+ * file's hash of the entry's type: says which, once reported; `undefined` when it must be hashed.
+ */
+async function compareKnown(item: HashItem, size: number, sink: JoinSink): Promise<"size" | "cache" | undefined> {
+  const { entry, visit } = item;
+  const hit = visit?.hit;
+  if (size !== entry.size) {
+    visit?.settle(hit);
+    await sink.changed(entry, "size");
+    return "size";
+  }
+  if (hit === undefined || hit.type !== item.type) return undefined;
+  visit?.settle(hit);
+  if (hit.value === entry.hash.value) await sink.same(entry);
+  else await sink.changed(entry, "hash");
+  return "cache";
+}
+
+/** A hash outcome: reported to the sink, and recorded in the stat cache when it describes the stat seen. */
+async function hashed(outcome: HashOutcome<HashItem>, sink: JoinSink): Promise<void> {
+  const { entry, visit, type } = outcome.item;
+  if (outcome.ok) {
+    const value = outcome.hashes[type];
+    visit?.settle(value !== undefined && outcome.size === visit.stat.size ? { type, value } : undefined);
+    if (outcome.size !== entry.size) await sink.changed(entry, "size");
+    else if (value === entry.hash.value) await sink.same(entry);
+    else await sink.changed(entry, "hash");
+    return;
+  }
+  visit?.settle(undefined);
+  if (outcome.error instanceof NotFoundError) await sink.onlyInPackage(entry); // deleted since the listing
+  else if (outcome.error instanceof ConflictError) await sink.changed(entry, "hash"); // changing while we read it
+  else throw outcome.error;
 }
 
 function checkEntry(entry: EntryRef): HashType {
@@ -275,6 +320,8 @@ export interface CompareDirResult {
   /** In the package, not in the folder (tree-walk order). */
   deleted: string[];
   unchanged: number;
+  /** What the stat cache did (hits, misses, whether it was rewritten), when one was used. */
+  statCache?: StatCacheStats;
   /** quilt3 `verify`: nothing modified or deleted, and no extra file unless `extraFilesOk`. */
   matches: boolean;
 }
@@ -289,7 +336,7 @@ export async function compareDir(entries: EntrySource, dir: string, options: Com
     if (collect) result[kind].push(key);
     options.onDifference?.(kind, key);
   };
-  await joinDir(iterate(entries), dir, options, {
+  const cacheStats = await joinDir(iterate(entries), dir, options, {
     onlyInPackage: (entry) => note("deleted", entry.logicalKey),
     onlyInDir: (rel) => note("added", rel),
     changed: (entry) => note("modified", entry.logicalKey),
@@ -300,6 +347,7 @@ export async function compareDir(entries: EntrySource, dir: string, options: Com
   // A vanished file is reported when its hash job fails, out of order; so are modified files.
   result.modified.sort(compareLogicalKeys);
   result.deleted.sort(compareLogicalKeys);
+  if (cacheStats !== undefined) result.statCache = cacheStats;
   result.matches = counts.modified === 0 && counts.deleted === 0 && (counts.added === 0 || options.extraFilesOk === true);
   return result;
 }
