@@ -49,4 +49,5 @@ export {
   type DirMeta,
 } from "./manifest/index.js";
 export { hashFile, HashPool, chunkSize } from "./hash/index.js";
+export { StatCacheRun, type StatCacheOptions, type StatCacheStats } from "./cache/index.js";
 export { parsePhysicalKey, formatPhysicalKey, LocalStorage, type PhysicalKey, type Storage } from "./storage/index.js";

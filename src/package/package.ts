@@ -20,6 +20,7 @@ import { isLocalRegistry, openRegistry, remotesOf } from "./registries.js";
 import { loadConfig } from "../config/index.js";
 import { readPhysical } from "./read-physical.js";
 import type { Remotes } from "../storage/index.js";
+import type { StatCacheOptions } from "../cache/index.js";
 import { PackageBuilder, type BuilderOptions } from "./builder.js";
 import { STATE_DIR, writeInstalledState } from "./installed.js";
 import {
@@ -68,14 +69,23 @@ export interface InstallOptionsOf {
   readonly now?: () => number;
 }
 
+/**
+ * The stat cache of a compared folder: unchanged files are not read again. Default `{}`: a folder
+ * with `.quiltkit/` (installed, or a workspace) keeps its cache there, and other folders get none;
+ * give `{home}` (`$QUILT_HOME`, as the CLI does) to cache those too; `false` turns it off.
+ */
+export type StatCacheChoice = StatCacheOptions | false;
+
 export interface CompareOptionsOf {
   readonly extraFilesOk?: boolean;
   readonly tmpDir?: string;
   readonly signal?: AbortSignal;
   readonly onDifference?: (kind: DifferenceKind, key: string) => void;
+  readonly statCache?: StatCacheChoice;
 }
 
 export interface ForceMatchOptionsOf {
+  readonly statCache?: StatCacheChoice;
   readonly dryRun?: boolean;
   readonly tmpDir?: string;
   readonly durable?: boolean;
@@ -325,6 +335,7 @@ export class Package {
     return compareDir(() => this.entries(signalOf(options)), dir, {
       exclude: [STATE_DIR],
       ...this.poolOption(),
+      ...statCacheOf(options),
       ...(options.extraFilesOk === undefined ? {} : { extraFilesOk: options.extraFilesOk }),
       ...(options.onDifference === undefined ? {} : { onDifference: options.onDifference }),
       ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
@@ -358,6 +369,7 @@ export class Package {
       readEntry: (entry, signal) => this.readEntry(entry, signal),
       dryRun: options.dryRun ?? false,
       ...this.poolOption(),
+      ...statCacheOf(options),
       ...(options.onChange === undefined ? {} : { onChange: options.onChange }),
       ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
       ...signalOf(options),
@@ -442,6 +454,10 @@ function hashMismatch(entry: ManifestEntry, actual: string): IntegrityError {
 
 function pick<K extends string>(value: string | undefined, key: K): Partial<Record<K, string>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+function statCacheOf(options: { statCache?: StatCacheChoice }): { statCache?: StatCacheOptions } {
+  return options.statCache === false ? {} : { statCache: options.statCache ?? {} };
 }
 
 function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {
