@@ -120,12 +120,13 @@ async function firstLine(registry: Registry, key: string, maxRecordSize: number,
   for await (const chunk of registry.storage.read(key, signal ? { signal } : {})) {
     const buffer = Buffer.from(chunk);
     const at = buffer.indexOf(0x0a);
-    chunks.push(at >= 0 ? buffer.subarray(0, at) : buffer);
-    size += buffer.length;
-    if (at >= 0) break;
+    const part = at >= 0 ? buffer.subarray(0, at) : buffer;
+    size += part.length;
     if (size > maxRecordSize) {
       throw badHeader(registry, key, `its header line is longer than ${maxRecordSize} bytes (QUILT_MANIFEST_MAX_RECORD_SIZE)`);
     }
+    chunks.push(part);
+    if (at >= 0) break;
   }
   return Buffer.concat(chunks);
 }
