@@ -21,7 +21,7 @@ import { pathKeyProblem } from "./keys.js";
 import { entryOf, scanEntries, type Item, type Scan } from "./scan.js";
 import { SpillDir } from "./spill.js";
 import type { EntrySource, ReadEntry } from "./types.js";
-import { writeVerified } from "./write-file.js";
+import { writeVerified, type FilePlacer } from "./write-file.js";
 
 /** Progress is reported after each file, and every this many bytes within big ones. */
 const PROGRESS_BYTES = 8 * 1024 * 1024;
@@ -85,6 +85,8 @@ export interface ExecuteInstallOptions {
    * power cut (a renamed file may then be empty) for speed; an interrupted process is safe either way.
    */
   fsync?: boolean;
+  /** Tried first for each file: a clone, hard link or copy out of a local content cache. */
+  placer?: FilePlacer;
 }
 
 export interface InstallResult {
@@ -214,6 +216,7 @@ export interface WriteItemsOptions<I extends Item = Item> {
   /** Re-hash a file already at the target with the right size, and skip it when it matches. */
   skipPresent: boolean;
   fsync?: boolean;
+  placer?: FilePlacer;
   onSkipped?: (item: I) => void;
   onWritten?: (item: I) => void;
   onBytes?: (n: number) => void;
@@ -228,8 +231,13 @@ export async function writeItems<I extends Item>(items: AsyncIterable<I>, root: 
     const name = item.target.slice(item.target.lastIndexOf("/") + 1);
     return async () => {
       const st = await guard.finalState(path, item.key);
-      if (o.skipPresent && st !== undefined && st.size === item.size && (await inPlace(path, item, signal, o.pool))) {
+      const keep = st !== undefined && st.size === item.size && (o.placer?.keeps?.(st) ?? true);
+      if (o.skipPresent && keep && (await inPlace(path, item, signal, o.pool))) {
         o.onSkipped?.(item);
+        return;
+      }
+      if (o.placer !== undefined && (await o.placer.place({ dir, name, entry: entryOf(item), type: item.type }, signal, o.onBytes))) {
+        o.onWritten?.(item);
         return;
       }
       await writeVerified(dir, name, entryOf(item), item.type, { readEntry: o.readEntry, signal, onBytes: o.onBytes, fsync: o.fsync });

@@ -5,7 +5,7 @@
  * error, abort), the temp file is removed and nothing appears under the final name.
  */
 import { randomBytes } from "node:crypto";
-import { constants, createReadStream } from "node:fs";
+import { constants, createReadStream, type Stats } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { NotFoundError, QuiltError, StorageError, UsageError } from "../errors/index.js";
@@ -36,6 +36,48 @@ export interface WriteOptions {
   onBytes?: (n: number) => void;
   /** fsync the temp file before the rename (default true). */
   fsync?: boolean;
+}
+
+/** Where a file goes, as a `FilePlacer` sees it. */
+export interface PlaceTarget {
+  readonly dir: string;
+  readonly name: string;
+  readonly entry: EntryRef;
+  readonly type: HashType;
+}
+
+/**
+ * Another way to put an entry's verified bytes in place, tried before reading its source: a clone,
+ * a hard link or a copy out of a local content cache (src/cache/objects). `place` resolves false
+ * when it cannot, and the file is then written from its source as usual.
+ */
+export interface FilePlacer {
+  place(target: PlaceTarget, signal: AbortSignal, onBytes?: (n: number) => void): Promise<boolean>;
+  /** Whether an intact file found in place may stay (default yes); no: it is placed again. */
+  keeps?(st: Stats): boolean;
+}
+
+/**
+ * Lands a file that `make(temp)` creates whole (a hard link, a clone) the way writeVerified lands
+ * one: under a fresh temp name beside `dir/name`, renamed into place; removed if anything fails.
+ */
+export async function landFile(dir: string, name: string, make: (temp: string) => Promise<void>, signal: AbortSignal): Promise<void> {
+  const temp = join(dir, tempNameFor(name));
+  const final = join(dir, name);
+  let renamed = false;
+  try {
+    throwIfAborted(signal, `writing ${final}`);
+    await make(temp);
+    throwIfAborted(signal, `writing ${final}`);
+    try {
+      await rename(temp, final);
+      renamed = true;
+    } catch (error) {
+      throw writeFailed(final, "rename a finished temp file to", error);
+    }
+  } finally {
+    if (!renamed) await unlink(temp).catch(() => undefined);
+  }
 }
 
 /** Writes `entry`'s bytes to `dir/name`, verified; throws HASH_MISMATCH, INTERRUPTED or a storage error. */
