@@ -36,7 +36,9 @@ export interface SchemaFailure {
 }
 
 export function failuresOf(validate: ValidateFunction): SchemaFailure[] {
-  return (validate.errors ?? []).map((error) => ({
+  // A failed `contains` is one problem: ajv also lists why each item missed it, which is noise.
+  const errors = (validate.errors ?? []).filter((error) => !error.schemaPath.includes("/contains/"));
+  return errors.map((error) => ({
     instancePath: error.instancePath,
     schemaPath: error.schemaPath,
     message: describeError(error),
