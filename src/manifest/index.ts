@@ -1,6 +1,6 @@
 /** Manifests: quilt3's JSONL format, read and written as streams, and the top hash (spec §1–2). */
 export type { EntryHash, ManifestEntry, DirMeta, ManifestRecord, ManifestSource } from "./types.js";
-export { readManifestRecords, pyTruthy, type ReadOptions } from "./reader.js";
+export { readManifestRecords, parseRecordLine, pyTruthy, type ReadOptions } from "./reader.js";
 export { withCanonicalManifest, readCanonical, type CanonicalManifest, type CanonicalOptions } from "./canonical.js";
 export { encodeManifest, type WriteOptions, type WriteResult } from "./writer.js";
 export {

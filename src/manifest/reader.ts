@@ -58,6 +58,14 @@ export async function* readManifestRecords(
 }
 
 /**
+ * One line after the header, parsed with the rules above: for ranged reads of a manifest whose
+ * layout is already known (a browse index says where its entry lines are).
+ */
+export function parseRecordLine(text: string, line: number, options: Pick<ReadOptions, "checkKeys"> = {}): ManifestRecord {
+  return recordOf(asObject(parseLine(text, line), line), line, options.checkKeys ?? true);
+}
+
+/**
  * A cheap pre-filter on raw lines for `entryPrefix`. Only for printable-ASCII prefixes without
  * `"` or `\\`, which Python, serde and we never escape (with or without ensure_ascii), so the raw key text
  * starts with the prefix exactly when the key does; only entry lines (with physical keys) are
