@@ -34,6 +34,11 @@ export const MANIFESTS_PREFIX = ".quilt/packages/";
 export const POINTERS_PREFIX = ".quilt/named_packages/";
 /** Where Quiltkit keeps its lock files inside a local registry. */
 export const LOCKS_DIR = ".quilt/quiltkit/locks";
+/**
+ * Where Quiltkit keeps browse indexes (QKBI, docs/design.md §4) beside the manifests: outside
+ * `.quilt/packages/`, which quilt3 lists to resolve hash prefixes.
+ */
+export const BROWSE_INDEX_PREFIX = ".quilt/quiltkit/index/v1/";
 
 /** quilt3 `shorten_top_hash`: short hashes have at least this many digits. */
 export const MIN_SHORT_HASH = 7;
@@ -146,6 +151,12 @@ export class Registry {
   manifestKey(topHash: string): string {
     assertTopHash(topHash);
     return `${MANIFESTS_PREFIX}${topHash}`;
+  }
+
+  /** `.quilt/quiltkit/index/v1/<top hash>.qkbi`: the browse index of that manifest. */
+  browseIndexKey(topHash: string): string {
+    assertTopHash(topHash);
+    return `${BROWSE_INDEX_PREFIX}${topHash}.qkbi`;
   }
 
   /** `.quilt/named_packages/<ns>/<name>/<pointer>`. */
