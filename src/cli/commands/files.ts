@@ -61,7 +61,7 @@ export function registerFiles(program: Command, context: CliContext): void {
     .action(async (handle: string, other: string, flags: RegistryFlag) => {
       const pkg = await browse(context, handle, flags);
       if (!(await isFolder(other))) return reportRevisionDiff(context, pkg, await browse(context, other, flags));
-      const result = await pkg.diff(other, { signal: context.signal });
+      const result = await pkg.diff(other, { signal: context.signal, statCache: statCacheOf(context) });
       report(context, result, { hash: pkg.topHash.slice(0, 8) });
     });
 
@@ -75,7 +75,7 @@ export function registerFiles(program: Command, context: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ quilt verify user/dataset:v1 ./dataset")
     .action(async (handle: string, dir: string, flags: RegistryFlag & { extraFilesOk?: boolean }) => {
       const pkg = await browse(context, handle, flags);
-      const result = await pkg.verify(dir, { signal: context.signal, extraFilesOk: flags.extraFilesOk ?? false });
+      const result = await pkg.verify(dir, { signal: context.signal, extraFilesOk: flags.extraFilesOk ?? false, statCache: statCacheOf(context) });
       const shown = flags.extraFilesOk ? { ...result, added: [] } : result;
       report(context, shown, { hash: pkg.topHash.slice(0, 8) }, describeFor(pkg, dir));
     });
@@ -160,6 +160,11 @@ function report(context: CliContext, result: Differences, extra: { hash: string 
     context.output.text(`${result.added.length} added, ${result.modified.length} modified, ${result.deleted.length} deleted`);
   }
   if (count > 0) process.exitCode = EXIT_CODES.differences;
+}
+
+/** Unchanged files are not read again: the folder's own stat cache, or one under $QUILT_HOME/cache/stat/. */
+function statCacheOf(context: CliContext): { home: string } {
+  return { home: context.config.home };
 }
 
 async function isFolder(path: string): Promise<boolean> {
