@@ -11,6 +11,8 @@ import { registerFiles } from "./commands/files.js";
 import { registerManifest } from "./commands/manifest.js";
 import { registerRegistry } from "./commands/registry.js";
 import { registerVersions } from "./commands/versions.js";
+import { registerWorkspace } from "./commands/workspace.js";
+import { registerWorkspacePush } from "./commands/workspace-push.js";
 import type { CliContext } from "./context.js";
 import { createOutput, reportError } from "./output.js";
 
@@ -77,6 +79,8 @@ function buildProgram(context: CliContext): Command {
   registerConfig(program, context);
   registerManifest(program, context);
   registerVersions(program, context);
+  registerWorkspace(program, context);
+  registerWorkspacePush(program, context);
   registerCompletion(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -10,6 +10,7 @@ import type { HashPool } from "../hash/index.js";
 import { fromPlain, type PyObject, type PyValue } from "../json/index.js";
 import {
   assertValidLogicalKey,
+  logicalKeyProblem,
   encodeManifest,
   pyRepr,
   pyTruthy,
@@ -18,24 +19,52 @@ import {
   type WriteResult,
 } from "../manifest/index.js";
 import { compareLogicalKeys } from "../sort/index.js";
-import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
-import { hashMissing } from "./hash-entries.js";
+import { formatPhysicalKey, parsePhysicalKey, type S3PhysicalKey } from "../storage/physical-key.js";
+import { hashMissing, type HashEntriesOptions } from "./hash-entries.js";
 import { pushEntryToLocalRegistry, type DataOutcome, type PushedEntry } from "./push-local.js";
 import { pushAllToS3 } from "./push-s3.js";
 import { Registry } from "../registry/registry.js";
 import { Package } from "./package.js";
 import { validatePackageName } from "../registry/names.js";
-import { isS3Storage, LocalStorage } from "../storage/index.js";
+import { isS3Storage, LocalStorage, type Remotes } from "../storage/index.js";
 import { createReadStream } from "node:fs";
 import { OpLog } from "./op-log.js";
 import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
 import { resolveEntries } from "./resolve.js";
-import { localFile, toPhysicalKey } from "./sources.js";
+import { localFile, needRemotes, s3Object, s3Prefix, toPhysicalKey, type S3Source } from "./sources.js";
 import { walkDir, type WalkOptions } from "./walk-dir.js";
 import { applyWorkflow, type WorkflowRequest } from "../workflows/index.js";
 
 /** Metadata as given by a caller: a `PyValue` (dicts as `Map`) is kept as is, plain JS is converted. */
 export type MetaInput = unknown;
+
+/**
+ * Metadata given as a `PyValue` exactly (see `py`). Without the mark, a value is taken as a
+ * PyValue when a Map or a bigint appears in it (parsePyJson's dicts and ints), else as plain JS.
+ */
+export class PyMeta {
+  constructor(readonly value: PyValue) {}
+}
+
+/** Mark metadata as a PyValue, e.g. `py(parsePyJson("1.0"))` keeps the float 1.0. */
+export function py(value: PyValue): PyMeta {
+  return new PyMeta(value);
+}
+
+/** Whether a Map (dict) or bigint (int) appears anywhere in the value, with no plain object. */
+function isPyTree(value: unknown): boolean {
+  let marked = false;
+  const visit = (v: unknown): boolean => {
+    if (typeof v === "bigint") marked = true;
+    if (v instanceof Map) {
+      marked = true;
+      return [...(v as Map<unknown, unknown>).values()].every(visit);
+    }
+    if (Array.isArray(v)) return v.every(visit);
+    return v === null || typeof v !== "object";
+  };
+  return visit(value) && marked;
+}
 
 export interface BuilderOptions {
   /** Where spill files and built manifests go (default: the OS temp folder). */
@@ -43,6 +72,12 @@ export interface BuilderOptions {
   /** A shared hash worker pool; one is made and closed per build otherwise. */
   readonly pool?: HashPool;
   readonly maxRecordSize?: number;
+  /**
+   * How S3 is reached: needed to add or set `s3://` sources, to hash S3 entries that have no hash
+   * yet, and to copy S3 data into a local registry. Without it those are errors (or, for a local
+   * registry's push, the S3 entries are left where they are).
+   */
+  readonly remotes?: Remotes;
 }
 
 export interface BuildOptions {
@@ -60,10 +95,17 @@ export interface PushDataOptions {
   readonly registry: Registry;
   /** The package name: data goes to `<registry>/<name>/<logical key>`, as quilt3 lays it out. */
   readonly name: string;
+  /**
+   * Where data goes instead: `<registry>/<prefix><logical key>` (the seed's `--prefix=data/v0/`).
+   * A prefix without a trailing `/` gets one; `""` is the registry's root. Default `<name>/`.
+   */
+  readonly prefix?: string;
+  /** Push only entries whose data is a local file; S3 entries stay as they are (`--local-files-only`). */
+  readonly localFilesOnly?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: { files: number; bytes: number }) => void;
   /** Told about each entry as its data lands (or is found there already). */
-  readonly onEntry?: (logicalKey: string, outcome: DataOutcome, from: string, to: string) => void;
+  readonly onEntry?: (logicalKey: string, outcome: DataOutcome, from: string, to: string, size: number) => void;
   /** Files transferred at once to S3. Default 16. */
   readonly concurrency?: number;
 }
@@ -183,36 +225,92 @@ export class PackageBuilder {
   }
 
   /**
-   * Add a file, a folder or a whole package (the seed's `add`). A path's logical key is the
-   * path as given when it is relative and inside the working folder (`add("train2017/")`), else
-   * its base name, unless `logicalPrefix` says otherwise. A path replaces what is at its keys
-   * (like `set_dir`); a package's entries are an error on any key the builder already has,
-   * unless `onConflict` is `replace` or `keep`.
+   * Add a file, a folder, an S3 object or prefix, or a whole package (the seed's `add`). A path's
+   * logical key is the path as given when it is relative and inside the working folder
+   * (`add("train2017/")`), else its base name, unless `logicalPrefix` says otherwise. An
+   * `s3://bucket/prefix/` URL (a trailing `/`, or a key with no object) adds every object under
+   * it, an `s3://bucket/key` the object (both need the `remotes` option). Paths and S3 sources
+   * replace what is at their keys (like `set_dir`); a package's entries are an error on any key the
+   * builder already has. `onConflict` overrides either: `error`, `replace` or `keep`.
    */
-  async add(
-    source: string | Package,
-    logicalPrefix?: string,
-    options: { onConflict?: "error" | "replace" | "keep"; signal?: AbortSignal } = {},
-  ): Promise<this> {
+  async add(source: string | Package, logicalPrefix?: string, options: AddOptions = {}): Promise<this> {
     if (typeof source !== "string") return this.addPackage(source, logicalPrefix, options.onConflict ?? "error");
+    if (source.startsWith("s3://")) return this.addS3(source, logicalPrefix, options);
     const info = await stat(source).catch((error: unknown) => {
       throw new NotFoundError("SOURCE_NOT_FOUND", `${source} does not exist.`, { hint: "Check the path to add.", cause: error });
     });
     const logical = trimSlashes(logicalPrefix ?? defaultLogicalKey(source));
+    const op = putOp(options.onConflict ?? "replace");
     if (info.isDirectory()) {
-      const op = options.onConflict === "keep" ? "put-if-absent" : "put";
-      await this.addDir(logical, source, op, options.signal);
+      const walk = options.exclude === undefined ? {} : { exclude: options.exclude };
+      await this.addDir(logical, source, op, options.signal, walk, source);
       this.changed(logical === "" ? "./" : `${logical}/`, source.endsWith("/") ? source : `${source}/`);
       return this;
     }
-    return this.set(logical === "" ? basename(source) : logical, source);
+    const key = logical === "" ? basename(source) : logicalPrefix?.endsWith("/") ? `${logical}/${basename(source)}` : logical;
+    assertValidLogicalKey(key);
+    const file = await localFile(source);
+    await this.appendPut(op, { logicalKey: key, ...file, meta: new Map() }, source);
+    this.changed(key, source);
+    return this;
+  }
+
+  /** An S3 object, or every object under a prefix, at `logicalPrefix` (see `add`). */
+  private async addS3(url: string, logicalPrefix: string | undefined, options: AddOptions): Promise<this> {
+    const remotes = needRemotes(this.options.remotes, url);
+    const pk = parsePhysicalKey(url);
+    if (pk.kind !== "s3") throw new Error("addS3 needs an s3:// URL");
+    const op = putOp(options.onConflict ?? "replace");
+    const object = pk.path === "" || pk.path.endsWith("/") ? undefined : await s3Object(remotes, pk, options.signal);
+    if (object !== undefined) {
+      const name = pk.path.slice(pk.path.lastIndexOf("/") + 1);
+      const logical = trimSlashes(logicalPrefix ?? name);
+      const key = logical === "" ? name : logicalPrefix?.endsWith("/") ? `${logical}/${name}` : logical;
+      assertValidLogicalKey(key);
+      await this.appendPut(op, { logicalKey: key, ...object, meta: new Map() }, url);
+      this.changed(key, url);
+      return this;
+    }
+    if (pk.versionId !== undefined) throw new NotFoundError("SOURCE_NOT_FOUND", `${url} does not exist.`, { hint: "Check the key and its version id." });
+    const prefix = pk.path === "" || pk.path.endsWith("/") ? pk.path : `${pk.path}/`;
+    const logical = trimSlashes(logicalPrefix ?? prefix.split("/").filter(Boolean).pop() ?? "");
+    if (logical !== "") assertValidLogicalKey(logical);
+    let count = 0;
+    for await (const object of s3Prefix(remotes, pk.bucket, prefix, options.signal)) {
+      const logicalKey = logical === "" ? object.relativePath : `${logical}/${object.relativePath}`;
+      assertValidLogicalKey(logicalKey);
+      await this.appendPut(op, { logicalKey, physicalKey: object.physicalKey, size: object.size, meta: new Map() }, url);
+      count += 1;
+    }
+    if (count === 0) {
+      throw new NotFoundError("SOURCE_NOT_FOUND", `There is no object under s3://${pk.bucket}/${prefix}.`, {
+        hint: "Check the bucket and the prefix (S3 prefixes are case-sensitive).",
+      });
+    }
+    this.changed(logical === "" ? "./" : `${logical}/`, `s3://${pk.bucket}/${prefix}`);
+    return this;
+  }
+
+  /** Record an entry with the conflict rule of `op`; `put-new` names where the entry came from. */
+  private async appendPut(op: "put" | "put-if-absent" | "put-new", entry: PendingEntry, from: string): Promise<void> {
+    await this.ops.append(op === "put-new" ? { op, entry, from } : { op, entry });
+  }
+
+  /**
+   * Entries known to be valid, recorded as they are (no path is read, no key re-checked): a
+   * builder's state saved by `pendingEntries` and loaded again, e.g. by a workspace.
+   */
+  async loadEntries(entries: AsyncIterable<PendingEntry>): Promise<this> {
+    for await (const entry of entries) await this.ops.append({ op: "put", entry });
+    this.changed();
+    return this;
   }
 
   /**
    * Move every entry under `from/` to `to/` (the seed's `move_dir_contents`). A target key that
    * exists already is a collision, refused before anything moves unless `overwrite`.
    */
-  async moveDirContents(from: string, to: string, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
+  async moveDirContents(from: string, to: string, options: MoveOptions = {}): Promise<this> {
     const source = trimSlashes(from);
     const target = trimSlashes(to);
     assertValidLogicalKey(source);
@@ -230,7 +328,7 @@ export class PackageBuilder {
           if (entry.logicalKey.startsWith(source + "/")) await moving.append({ op: "put", entry });
           else if (entry.logicalKey.startsWith(target + "/")) await existing.append({ op: "delete", logicalKey: entry.logicalKey });
         }
-        if (!options.overwrite) await assertNoCollision(moving.replay(), existing.replay(), source, target);
+        if (!options.overwrite) await assertNoCollision(moving.replay(), existing.replay(), source, target, options.overwriteOption);
       } finally {
         await existing.dispose();
       }
@@ -248,22 +346,58 @@ export class PackageBuilder {
   }
 
   /**
+   * Move one entry (`a/b.txt`) or a folder (`a/`, or a key that is a folder) to a new logical key.
+   * The target must be free (no entry there, and no folder of that name) unless `overwrite`.
+   * Returns what moved (`entry`, `folder`, or `nothing` when `from` names neither) and its new
+   * key (a folder's with its `/`).
+   */
+  async move(from: string, to: string, options: MoveOptions = {}): Promise<{ moved: "entry" | "folder" | "nothing"; to: string }> {
+    const source = trimSlashes(from);
+    const target = trimSlashes(to);
+    assertValidLogicalKey(source);
+    // Where the entry goes if `from` is one: into a folder given with `/`, else to `to` itself.
+    const key = to.endsWith("/") || target === "" ? joinKey(target, source.slice(source.lastIndexOf("/") + 1)) : target;
+    let found: PendingEntry | undefined;
+    let folder = false;
+    let taken: string | undefined;
+    for await (const entry of this.pendingEntries(options.signal)) {
+      if (entry.logicalKey === source && !from.endsWith("/")) found = entry;
+      else if (entry.logicalKey.startsWith(source + "/")) folder = true;
+      if (entry.logicalKey === key || entry.logicalKey.startsWith(key + "/")) taken ??= entry.logicalKey;
+    }
+    if (found === undefined) {
+      if (!folder) return { moved: "nothing", to: "" };
+      await this.moveDirContents(source, target, options);
+      return { moved: "folder", to: `${target}/` };
+    }
+    assertValidLogicalKey(key);
+    if (taken !== undefined && !options.overwrite) throw moveCollision(source, taken, options.overwriteOption ?? "overwrite: true");
+    if (taken !== undefined) await this.delete(key);
+    await this.ops.append({ op: "delete", logicalKey: source });
+    await this.ops.append({ op: "put", entry: { ...found, logicalKey: key } });
+    this.changed();
+    return { moved: "entry", to: key };
+  }
+
+  /**
    * quilt3 `set(logical_key, path)`: a local file (path, or `file://` URL) at a logical key.
    * `meta`, when given, is the entry's user metadata (`{"user_meta": meta}`); `null` means not given.
    */
   async set(logicalKey: string, source: string = logicalKey, meta?: MetaInput): Promise<this> {
     assertValidLogicalKey(logicalKey);
     const pk = toPhysicalKey(source);
-    if (pk.kind !== "file") {
-      throw new UsageError("REMOTE_SOURCE_NEEDS_ENTRY", `Cannot read the size of ${source} here.`, {
-        hint: "Use setEntry with its size and hash, or push from an S3 registry (coming with S3 support).",
-      });
-    }
-    const file = await localFile(pk.path);
+    const file = pk.kind === "file" ? await localFile(pk.path) : await this.s3File(pk, source);
     const entryMeta: PyObject = new Map<string, PyValue>(meta === undefined || meta === null ? [] : [["user_meta", toPy(meta)]]);
     await this.ops.append({ op: "put", entry: { logicalKey, ...file, meta: entryMeta } });
     this.changed(logicalKey, source);
     return this;
+  }
+
+  /** An S3 object's entry data (HEAD: size, version, and the hash when S3's checksum gives it at once). */
+  private async s3File(pk: S3PhysicalKey, source: string): Promise<S3Source> {
+    const object = await s3Object(needRemotes(this.options.remotes, source), pk);
+    if (object === undefined) throw new NotFoundError("SOURCE_NOT_FOUND", `${source} does not exist.`, { hint: "Check the bucket, the key and the version id." });
+    return object;
   }
 
   /** quilt3 `set(logical_key, PackageEntry(...))`: an entry given whole, data not read. */
@@ -300,14 +434,15 @@ export class PackageBuilder {
   private async addDir(
     prefix: string,
     path: string,
-    op: "put" | "put-if-absent",
+    op: "put" | "put-if-absent" | "put-new",
     signal?: AbortSignal,
     walk: Pick<WalkOptions, "exclude" | "quiltignore"> = {},
+    from: string = path,
   ): Promise<void> {
     for await (const file of walkDir(path, { ...walk, ...(signal === undefined ? {} : { signal }) })) {
       const logicalKey = prefix === "" ? file.relativePath : `${prefix}/${file.relativePath}`;
       const physicalKey = formatPhysicalKey({ kind: "file", path: file.realPath });
-      await this.ops.append({ op, entry: { logicalKey, physicalKey, size: file.size, meta: new Map() } });
+      await this.appendPut(op, { logicalKey, physicalKey, size: file.size, meta: new Map() }, from);
     }
   }
 
@@ -385,11 +520,7 @@ export class PackageBuilder {
     const out = createWriteStream(path);
     let result: WriteResult | undefined;
     try {
-      const entries = hashMissing(this.pendingEntries(options.signal), {
-        ...(this.options.pool === undefined ? {} : { pool: this.options.pool }),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-      });
+      const entries = hashMissing(this.pendingEntries(options.signal), this.hashOptions(options));
       const writeOptions = {
         ...(this.options.maxRecordSize === undefined ? {} : { maxRecordSize: this.options.maxRecordSize }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -423,6 +554,7 @@ export class PackageBuilder {
    */
   async pushData(options: PushDataOptions): Promise<PushDataResult> {
     validatePackageName(options.name);
+    const prefix = dataPrefix(options); // checked before anything moves
     const storage = options.registry.storage;
     const totals = { copied: 0, exists: 0, referenced: 0, bytes: 0 };
     if (storage instanceof LocalStorage) this.dataRoots.add(storage.root);
@@ -432,12 +564,12 @@ export class PackageBuilder {
     const record = async (pushed: PushedEntry, before: PendingEntry): Promise<void> => {
       totals[pushed.outcome] += 1;
       if (pushed.outcome === "copied") totals.bytes += pushed.entry.size;
-      options.onEntry?.(pushed.entry.logicalKey, pushed.outcome, pushed.source, pushed.entry.physicalKey);
+      options.onEntry?.(pushed.entry.logicalKey, pushed.outcome, pushed.source, pushed.entry.physicalKey, pushed.entry.size);
       if (pushed.outcome !== "referenced" || before.hash === undefined) await updates.append({ op: "put", entry: pushed.entry });
     };
     try {
       if (isS3Storage(storage)) {
-        await pushAllToS3(this.pendingEntries(options.signal), storage, options.name, {
+        await pushAllToS3(this.entriesToPush(options), storage, prefix, {
           onPushed: record,
           ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -450,24 +582,36 @@ export class PackageBuilder {
     } finally {
       await updates.dispose();
     }
-    const destination = storage instanceof LocalStorage ? storage.pathOf(options.name) : `${storage.url}/${options.name}`;
+    const destination = storage instanceof LocalStorage ? join(storage.root, prefix) + (prefix === "" ? "/" : "") : `${storage.url}/${prefix}`;
     for (const line of this.contents) {
       if (line.source.startsWith("s3://")) continue;
-      line.source = `${destination}/${line.logical === "./" ? "" : line.logical}`;
+      line.source = `${destination}${line.logical === "./" ? "" : line.logical}`;
     }
     this.changed();
     return totals;
   }
 
-  /** Local registries: hash on all cores first, then copy each file in (link-or-copy, never overwriting). */
-  private async pushDataToFolder(options: PushDataOptions, record: (pushed: PushedEntry, before: PendingEntry) => Promise<void>): Promise<void> {
-    const entries = hashMissing(this.pendingEntries(options.signal), {
+  /** The entries a data push handles: all, or with `localFilesOnly` those whose data is a local file. */
+  private async *entriesToPush(options: PushDataOptions): AsyncGenerator<PendingEntry> {
+    for await (const entry of this.pendingEntries(options.signal)) {
+      if (!options.localFilesOnly || entry.physicalKey.startsWith("file:")) yield entry;
+    }
+  }
+
+  private hashOptions(options: { signal?: AbortSignal; onProgress?: (progress: { files: number; bytes: number }) => void }): HashEntriesOptions {
+    return {
       ...(this.options.pool === undefined ? {} : { pool: this.options.pool }),
+      ...(this.options.remotes === undefined ? {} : { remotes: this.options.remotes }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-    });
+    };
+  }
+
+  /** Local registries: hash on all cores first, then copy each file in (link-or-copy, never overwriting). */
+  private async pushDataToFolder(options: PushDataOptions, record: (pushed: PushedEntry, before: PendingEntry) => Promise<void>): Promise<void> {
+    const entries = hashMissing(this.entriesToPush(options), this.hashOptions(options));
     for await (const entry of entries) {
-      const pushed = await pushEntryToLocalRegistry(entry, options.registry, options.name);
+      const pushed = await pushEntryToLocalRegistry(entry, options.registry, dataPrefix(options), this.options.remotes);
       // Hashed here, so never "before.hash === undefined" for a referenced entry that needs no update.
       await record(pushed, pushed.outcome === "referenced" ? pushed.entry : entry);
     }
@@ -491,7 +635,8 @@ export class PackageBuilder {
     const result = await registry.pushManifest(
       options.name,
       built.topHash,
-      (key) => writeManifestOnce(registry, key, built.path),
+      // Replaces a manifest of the same top hash, whose physical keys may differ (quilt3 does too).
+      async (key) => void (await registry.storage.write(key, createReadStream(built.path))),
       {
         tags: [...(options.tags ?? []), ...(options.tag === undefined ? [] : [options.tag])],
         ...(options.force ? {} : { parents: this.parents.get(options.name) ?? [] }),
@@ -520,17 +665,22 @@ export class PackageBuilder {
     return { ...(await this.pushManifest(options)), data };
   }
 
-  private async assertNoLocalFiles(registry: Registry, signal?: AbortSignal): Promise<void> {
+  /** Refuse (LOCAL_FILES_IN_MANIFEST) while an entry points at a local file outside `registry`: pushManifest's check, callable first. */
+  async assertNoLocalFiles(registry: Registry, signal?: AbortSignal): Promise<void> {
     const root = registry.storage instanceof LocalStorage ? registry.storage.root : undefined;
     for await (const entry of this.pendingEntries(signal)) {
       if (!entry.physicalKey.startsWith("file:")) continue;
       const path = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false }).path;
       if (root !== undefined && isUnder(root, path)) continue;
+      const where = isS3Storage(registry.storage) ? "s3" : "the registry";
       throw new UsageError(
         "LOCAL_FILES_IN_MANIFEST",
-        `Manifest contains pointers to local files (${pyRepr(entry.logicalKey)} -> ${entry.physicalKey}). ` +
-          "Use push-data to first push those files to the registry or --force-allow-local-files if this is intentional",
-        { hint: "Run `quilt push-data` (library: pushData) first, or allow local files explicitly." },
+        `Manifest contains pointers to local files. Use push-data to first push those files to ${where} or --force-allow-local-files if this is intentional`,
+        {
+          hint:
+            `The first is ${pyRepr(entry.logicalKey)} -> ${entry.physicalKey}. ` +
+            "Run `quilt push-data` (library: pushData) first, or allow local files explicitly (allowLocalFiles: true).",
+        },
       );
     }
   }
@@ -622,17 +772,41 @@ export class PackageBuilder {
 
 const CONTENT_LINES = 50;
 
-/**
- * Store a manifest unless it is there: manifests are named by their hash, so one already there
- * (another push of the same revision, or a retried PUT whose answer was lost) is the same bytes.
- */
-async function writeManifestOnce(registry: Registry, key: string, path: string): Promise<void> {
-  try {
-    await registry.storage.write(key, createReadStream(path), { ifNoneMatch: true });
-  } catch (error) {
-    if (!(error instanceof ConflictError && error.code === "OBJECT_EXISTS")) throw error;
-  }
+export interface MoveOptions {
+  /** Replace entries already at the target keys (default: refuse with MOVE_COLLISION). */
+  readonly overwrite?: boolean;
+  /** How the collision message names the option, e.g. `--overwrite` for a CLI (default `overwrite: true`). */
+  readonly overwriteOption?: string;
+  readonly signal?: AbortSignal;
 }
+
+export interface AddOptions {
+  /** What a key the builder already has becomes: `error` (refused at build), `replace`, or `keep` the old entry. */
+  readonly onConflict?: "error" | "replace" | "keep";
+  /** Sub-folders (relative to an added folder) to leave out, e.g. a workspace's `.quiltkit`. */
+  readonly exclude?: readonly string[];
+  readonly signal?: AbortSignal;
+}
+
+function putOp(onConflict: "error" | "replace" | "keep"): "put" | "put-if-absent" | "put-new" {
+  return onConflict === "keep" ? "put-if-absent" : onConflict === "error" ? "put-new" : "put";
+}
+
+/** Where a data push writes in the registry: `<prefix><logical key>`, quilt3's `<name>/` unless told. */
+function dataPrefix(options: Pick<PushDataOptions, "name" | "prefix">): string {
+  if (options.prefix === undefined) return `${options.name}/`;
+  const prefix = options.prefix.replace(/^\/+/, "");
+  if (prefix === "") return "";
+  const withSlash = prefix.endsWith("/") ? prefix : `${prefix}/`;
+  const problem = logicalKeyProblem(withSlash.slice(0, -1));
+  if (problem !== undefined) {
+    throw new UsageError("PREFIX_INVALID", `The data prefix ${JSON.stringify(options.prefix)} is invalid: ${problem}.`, {
+      hint: "Give a folder path inside the registry, e.g. data/dataset/v0/.",
+    });
+  }
+  return withSlash;
+}
+
 
 function isUnder(root: string, path: string): boolean {
   return path.startsWith(root.endsWith("/") ? root : root + "/");
@@ -649,22 +823,31 @@ function defaultLogicalKey(source: string): string {
  * Both inputs are in tree-walk order of their keys, and the part after the folder keeps that
  * order, so one merge pass finds every collision without holding either side in memory.
  */
-async function assertNoCollision(moving: AsyncIterable<KeyOp>, existing: AsyncIterable<KeyOp>, source: string, target: string): Promise<void> {
+async function assertNoCollision(
+  moving: AsyncIterable<KeyOp>,
+  existing: AsyncIterable<KeyOp>,
+  source: string,
+  target: string,
+  option = "overwrite: true",
+): Promise<void> {
   const there = existing[Symbol.asyncIterator]();
   let next = await there.next();
   for await (const op of moving) {
     const rest = keyOf(op).slice(source.length + 1);
     while (!next.done && compareLogicalKeys(keyOf(next.value).slice(target.length + 1), rest) < 0) next = await there.next();
     if (!next.done && keyOf(next.value).slice(target.length + 1) === rest) {
-      const a = `${source}/${rest}`;
-      const b = `${target}/${rest}`;
-      throw new ConflictError(
-        "MOVE_COLLISION",
-        `Collision detected. moving "${a}" to "${b}", but "${b}" already exists. Use overwrite: true if you would like to replace "${b}" with "${a}".`,
-        { hint: "Delete the existing entries first, or pass overwrite: true (CLI: --overwrite)." },
-      );
+      throw moveCollision(`${source}/${rest}`, `${target}/${rest}`, option);
     }
   }
+}
+
+/** The seed's collision message; `option` is how the caller spells "overwrite" (`overwrite: true`, `--overwrite`). */
+function moveCollision(a: string, b: string, option: string): ConflictError {
+  return new ConflictError(
+    "MOVE_COLLISION",
+    `Collision detected. moving "${a}" to "${b}", but "${b}" already exists. Use ${option} if you would like to replace "${b}" with "${a}".`,
+    { hint: `Delete the existing entries first, or pass ${option}.` },
+  );
 }
 
 /** Sources shown relative to the working folder when they are below it, as the seed shows them. */
@@ -676,8 +859,14 @@ function localize(source: string): string {
 }
 
 function toPy(meta: MetaInput): PyValue {
-  // A Map anywhere at the top marks a PyValue already (floats as numbers must not become ints).
-  return meta instanceof Map ? (meta as PyObject) : fromPlain(meta);
+  // A PyValue (from parsePyJson, or marked with `py()`) is kept as it is: its numbers are floats,
+  // which fromPlain would turn into ints where integral (1.0 -> 1 changes the top hash).
+  if (meta instanceof PyMeta) return meta.value;
+  return isPyTree(meta) ? (meta as PyValue) : fromPlain(meta);
+}
+
+function joinKey(prefix: string, rest: string): string {
+  return prefix === "" ? rest : `${prefix}/${rest}`;
 }
 
 function trimSlashes(key: string): string {

@@ -2,7 +2,9 @@ import { StorageError, type QuiltError } from "../errors/index.js";
 import { HashPool, SHA2_256_CHUNKED, type HashOutcome } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
 import { parsePhysicalKey } from "../storage/physical-key.js";
+import type { Remotes } from "../storage/index.js";
 import { Channel } from "../transfer/bounded.js";
+import { hashRemoteEntry, limited } from "./hash-remote.js";
 import type { PendingEntry } from "./ops.js";
 
 export interface HashEntriesOptions {
@@ -11,6 +13,10 @@ export interface HashEntriesOptions {
   readonly window?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: { files: number; bytes: number }) => void;
+  /** How S3 entries are reached: without it, an S3 entry without a hash is an error. */
+  readonly remotes?: Remotes;
+  /** S3 entries hashed at once (HEAD requests, or reads when S3's checksum does not decide). Default 16. */
+  readonly remoteConcurrency?: number;
 }
 
 interface Job {
@@ -49,9 +55,10 @@ export async function* hashMissing(
   router.catch(() => undefined);
   const slots: Slot[] = [];
   let index = 0;
+  const remote = remoteHasher(options);
   try {
     for await (const entry of entries) {
-      slots.push(entry.hash ? { entry } : { entry, hashed: submit(entry, index++) });
+      slots.push(entry.hash ? { entry } : { entry, hashed: isLocalEntry(entry) ? submit(entry, index++) : remote(entry) });
       if (slots.length >= window) yield await settle(slots.shift() as Slot);
     }
     jobs.close();
@@ -70,6 +77,23 @@ export async function* hashMissing(
   }
 }
 
+/** Remote entries are hashed beside the pool, a few at a time; their order is kept by the slots. */
+function remoteHasher(options: HashEntriesOptions): (entry: PendingEntry) => Promise<ManifestEntry> {
+  const remotes = options.remotes;
+  if (remotes === undefined) return (entry) => Promise.reject(remoteUnsupported(entry));
+  const hash = limited(options.remoteConcurrency ?? 16, (entry: PendingEntry) => hashRemoteEntry(entry, remotes, options.signal));
+  return (entry) => {
+    const promise = hash(entry);
+    // Awaited in order by the consumer; until then a failure must not count as unhandled.
+    promise.catch(() => undefined);
+    return promise;
+  };
+}
+
+function isLocalEntry(entry: PendingEntry): boolean {
+  return entry.physicalKey.startsWith("file:");
+}
+
 async function settle(slot: Slot): Promise<ManifestEntry> {
   if (slot.hashed) return slot.hashed;
   return slot.entry as ManifestEntry;
@@ -77,12 +101,14 @@ async function settle(slot: Slot): Promise<ManifestEntry> {
 
 function localPath(entry: PendingEntry): string {
   const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
-  if (pk.kind !== "file") {
-    throw new StorageError("HASH_REMOTE_UNSUPPORTED", `Cannot hash ${entry.physicalKey} (${entry.logicalKey}) here.`, {
-      hint: "Give the entry's hash, or push it to S3, which computes checksums.",
-    });
-  }
+  if (pk.kind !== "file") throw remoteUnsupported(entry);
   return pk.path;
+}
+
+function remoteUnsupported(entry: PendingEntry): StorageError {
+  return new StorageError("HASH_REMOTE_UNSUPPORTED", `Cannot hash ${entry.physicalKey} (${entry.logicalKey}) here: no S3 access was given.`, {
+    hint: "Give the builder a `remotes` option (the CLI always does), or the entry's hash.",
+  });
 }
 
 function withHash(entry: PendingEntry, outcome: HashOutcome<Job>): ManifestEntry {

@@ -9,7 +9,10 @@ export {
   type EntryInput,
   type MetaInput,
   type SetDirOptions,
+  type AddOptions,
+  type MoveOptions,
 } from "./builder.js";
+export type { DataOutcome } from "./push-local.js";
 export type { PendingEntry } from "./ops.js";
 export { walkDir, type DirFile, type WalkOptions } from "./walk-dir.js";
 export { QuiltIgnore, fnmatchRegExp } from "./quiltignore.js";

@@ -1,4 +1,6 @@
+import { createWriteStream } from "node:fs";
 import { copyFile, link, mkdir, rm, stat } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { StorageError } from "../errors/index.js";
@@ -6,7 +8,8 @@ import { verifyFile } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
 import type { Registry } from "../registry/registry.js";
 import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
-import { LocalStorage } from "../storage/index.js";
+import { LocalStorage, type Remotes } from "../storage/index.js";
+import { readPhysical } from "./read-physical.js";
 
 export type DataOutcome = "copied" | "exists" | "referenced";
 
@@ -18,21 +21,21 @@ export interface PushedEntry {
 }
 
 /**
- * Copy one entry's local file into a local registry at `<ns>/<name>/<logical key>`, as quilt3
- * lays out pushed data. A local folder keeps no object versions, so a file that an earlier
- * revision points to is never overwritten: identical data is reused ("data exists"), different
- * data goes to `<ns>/<name>/.versions/<hash>/<logical key>` instead.
+ * Copy one entry's data into a local registry at `<prefix><logical key>` (quilt3's layout: prefix
+ * `<ns>/<name>/`): a local file, or with `remotes` an S3 object (downloaded). A local folder keeps
+ * no object versions, so a file that an earlier revision points to is never overwritten: identical
+ * data is reused ("data exists"), different data goes to `<prefix>.versions/<hash>/<logical key>`.
  */
-export async function pushEntryToLocalRegistry(entry: ManifestEntry, registry: Registry, name: string): Promise<PushedEntry> {
+export async function pushEntryToLocalRegistry(entry: ManifestEntry, registry: Registry, prefix: string, remotes?: Remotes): Promise<PushedEntry> {
   const storage = registry.storage;
   if (!(storage instanceof LocalStorage)) throw new Error("pushEntryToLocalRegistry needs a local registry");
   const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
-  if (pk.kind !== "file" || isInside(storage.root, pk.path)) {
-    return { entry, outcome: "referenced", source: entry.physicalKey };
-  }
-  const plain = storage.pathOf(`${name}/${entry.logicalKey}`);
-  for (const target of [plain, storage.pathOf(`${name}/.versions/${hashDir(entry)}/${entry.logicalKey}`)]) {
-    const placed = await place(pk.path, target, entry);
+  const inPlace = pk.kind === "file" ? isInside(storage.root, pk.path) : remotes === undefined;
+  if (inPlace) return { entry, outcome: "referenced", source: entry.physicalKey };
+  const fill = pk.kind === "file" ? (temp: string) => copyFile(pk.path, temp) : (temp: string) => download(remotes as Remotes, entry, temp);
+  const plain = storage.pathOf(`${prefix}${entry.logicalKey}`);
+  for (const target of [plain, storage.pathOf(`${prefix}.versions/${hashDir(entry)}/${entry.logicalKey}`)]) {
+    const placed = await place(fill, entry.physicalKey, target, entry);
     if (placed) {
       const physicalKey = formatPhysicalKey({ kind: "file", path: target });
       return { entry: { ...entry, physicalKey }, outcome: placed, source: entry.physicalKey };
@@ -43,14 +46,14 @@ export async function pushEntryToLocalRegistry(entry: ManifestEntry, registry: R
   });
 }
 
-/** Put `source` at `target` unless something else is there: "copied", "exists" (same data), or undefined. */
-async function place(source: string, target: string, entry: ManifestEntry): Promise<DataOutcome | undefined> {
+/** Put the data (`fill` writes it to a path) at `target` unless something else is there: "copied", "exists" (same data), or undefined. */
+async function place(fill: (temp: string) => Promise<void>, source: string, target: string, entry: ManifestEntry): Promise<DataOutcome | undefined> {
   if (await holdsEntry(target, entry)) return "exists";
   if (await exists(target)) return undefined;
   await mkdir(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.quiltkit-tmp-${randomBytes(6).toString("hex")}`);
   try {
-    await copyFile(source, temp);
+    await fill(temp);
     const check = await verifyFile(temp, entry.hash);
     if (!check.ok || check.size !== entry.size) {
       throw new StorageError("SOURCE_CHANGED", `${source} changed after it was hashed (logical key ${entry.logicalKey}).`, {
@@ -66,6 +69,10 @@ async function place(source: string, target: string, entry: ManifestEntry): Prom
   } finally {
     await rm(temp, { force: true });
   }
+}
+
+async function download(remotes: Remotes, entry: ManifestEntry, path: string): Promise<void> {
+  await pipeline(readPhysical(remotes, entry), createWriteStream(path, { flags: "wx" }));
 }
 
 async function holdsEntry(path: string, entry: ManifestEntry): Promise<boolean> {

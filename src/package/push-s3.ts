@@ -1,24 +1,25 @@
 /**
  * Push one entry's data into an S3 registry as quilt3 does (spec §5 "What is copied"): local files
- * are uploaded to `<name>/<logical key>`, objects of other buckets are copied server-side there,
+ * are uploaded to `<prefix><logical key>` (quilt3: prefix `<name>/`), objects of other buckets are copied server-side there,
  * and objects already in the registry's bucket are referenced where they are. Every entry comes
  * out with a `sha2-256-chunked` hash taken from S3's own checksum (the upload computes it while it
  * reads the file, once), and a physical key pinned to the version written.
  */
-import { IntegrityError, StorageError } from "../errors/index.js";
-import { ChunkedSha256, hashFile, SHA2_256_CHUNKED } from "../hash/index.js";
+import { IntegrityError } from "../errors/index.js";
+import { hashFile, SHA2_256_CHUNKED } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
 import { formatPhysicalKey, parsePhysicalKey, type S3PhysicalKey } from "../storage/index.js";
 import type { S3Storage } from "../storage/s3/index.js";
 import { forEachBounded } from "../transfer/bounded.js";
-import { readRanged } from "../transfer/ranged-read.js";
+import { hashByReading } from "./hash-remote.js";
 import type { PendingEntry } from "./ops.js";
 import type { PushedEntry } from "./push-local.js";
 
 export interface S3PushContext {
   /** The registry's bucket. */
   readonly storage: S3Storage;
-  readonly name: string;
+  /** Where data goes in the bucket: `<prefix><logical key>` (`<name>/` by default, as quilt3). */
+  readonly prefix: string;
   readonly signal?: AbortSignal;
   /** Bytes sent (or copied) so far, for a progress bar. */
   readonly onBytes?: (bytes: number) => void;
@@ -30,7 +31,7 @@ export async function pushEntryToS3(entry: PendingEntry, context: S3PushContext)
     // quilt3 7+: data already in the registry's bucket stays where it is.
     return { entry: await withKnownHash(entry, pk, context), outcome: "referenced", source: entry.physicalKey };
   }
-  const key = `${context.name}/${entry.logicalKey}`;
+  const key = `${context.prefix}${entry.logicalKey}`;
   const existing = await existingCopy(entry, key, context);
   if (existing !== undefined) return { entry: existing, outcome: "exists", source: entry.physicalKey };
   const options = {
@@ -77,27 +78,8 @@ async function knownOrLocalHash(entry: PendingEntry, signal: AbortSignal | undef
  */
 async function withKnownHash(entry: PendingEntry, pk: S3PhysicalKey, context: S3PushContext): Promise<ManifestEntry> {
   if (entry.hash !== undefined) return entry as ManifestEntry;
-  const value = (await context.storage.chunkedChecksumOf(pk.path, pk.versionId)) ?? (await hashByReading(entry, pk, context));
+  const value = (await context.storage.chunkedChecksumOf(pk.path, pk.versionId)) ?? (await hashByReading(context.storage, entry, pk, context.signal));
   return { ...entry, hash: { type: SHA2_256_CHUNKED, value } };
-}
-
-async function hashByReading(entry: PendingEntry, pk: S3PhysicalKey, context: S3PushContext): Promise<string> {
-  const hasher = new ChunkedSha256(entry.size);
-  let read = 0;
-  for await (const chunk of readRanged(context.storage, pk.path, entry.size, {
-    ...(pk.versionId === undefined ? {} : { versionId: pk.versionId }),
-    ...(context.signal === undefined ? {} : { signal: context.signal }),
-  })) {
-    read += chunk.length;
-    if (read > entry.size) break;
-    hasher.update(chunk);
-  }
-  if (read !== entry.size) {
-    throw new StorageError("SOURCE_CHANGED", `${entry.physicalKey} (logical key ${entry.logicalKey}) holds ${read} bytes, not the ${entry.size} its entry says.`, {
-      hint: "Set the entry again with the object's real size.",
-    });
-  }
-  return hasher.digest();
 }
 
 function pinned(bucket: string, path: string, versionId: string | undefined): S3PhysicalKey {
@@ -123,14 +105,14 @@ export interface PushAllOptions {
 }
 
 /** Push every entry's data with bounded concurrency; the first failure stops the rest (multipart uploads aborted). */
-export async function pushAllToS3(entries: AsyncIterable<PendingEntry>, storage: S3Storage, name: string, options: PushAllOptions): Promise<void> {
+export async function pushAllToS3(entries: AsyncIterable<PendingEntry>, storage: S3Storage, prefix: string, options: PushAllOptions): Promise<void> {
   const progress = { files: 0, bytes: 0 };
   let queue = Promise.resolve();
-  await forEachBounded(entries, options.concurrency ?? 16, options.signal, `pushing ${name} to ${storage.url}`, (entry, signal) =>
+  await forEachBounded(entries, options.concurrency ?? 16, options.signal, `pushing data to ${storage.url}/${prefix}`, (entry, signal) =>
     Promise.resolve(async () => {
       const pushed = await pushEntryToS3(entry, {
         storage,
-        name,
+        prefix,
         signal,
         onBytes: (bytes) => {
           progress.bytes += bytes;

@@ -1,12 +1,14 @@
 import type { Command } from "commander";
+import { UsageError } from "../../errors/index.js";
 import { HashPool } from "../../hash/index.js";
-import { PackageBuilder, STATE_DIR } from "../../package/index.js";
+import { PackageBuilder, STATE_DIR, type BuilderOptions } from "../../package/index.js";
 import { validatePackageName, validateTag } from "../../registry/names.js";
 import { isS3Storage, type Storage } from "../../storage/index.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseMetaFlag, REGISTRY_HELP, registryOf, type RegistryFlag } from "./common.js";
 import { checkWorkflow } from "../../workflows/index.js";
+import { pushWorkspace } from "./workspace-push.js";
 import { imageDigestOption, imageOption, metaWithProvenance, PROVENANCE_HELP, provenanceOption, type ProvenanceFlags } from "./provenance.js";
 
 
@@ -16,8 +18,16 @@ interface BuildFlags extends ProvenanceFlags {
 }
 
 /** A builder holding `dir` as quilt3's `set_dir('.', dir, meta)` does. */
-async function builderForDir(context: CliContext, dir: string, flags: BuildFlags, pool: HashPool, name?: string): Promise<PackageBuilder> {
+async function builderForDir(
+  context: CliContext,
+  dir: string,
+  flags: BuildFlags,
+  pool: HashPool,
+  name?: string,
+  more: Pick<BuilderOptions, "statCache"> = {},
+): Promise<PackageBuilder> {
   const builder = new PackageBuilder({
+    ...more,
     pool,
     maxRecordSize: context.config.maxRecordSize,
     ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
@@ -59,7 +69,9 @@ export function registerBuild(program: Command, context: CliContext): void {
     .option("--meta <json>", "package metadata, as JSON")
     .addHelpText("after", "\nExample:\n  $ quilt hash ./dataset\n  18b6a77a6ab31d304f03e01561fbc755b44746b376bcd85e6d226948876470b3")
     .action(async (dir: string, flags: BuildFlags) => {
-      const builder = await builderForDir(context, dir, flags, withPool(context));
+      // The stat cache: a second `quilt hash` of an unchanged folder reads no file.
+      const statCache = { dir, home: context.config.home };
+      const builder = await builderForDir(context, dir, flags, withPool(context), undefined, { statCache });
       const progress = createProgress("Hashing", {}, context.output.json);
       const built = await builder.build({ message: flags.message ?? null, signal: context.signal, onProgress: (p) => progress.update(p) });
       progress.stop();
@@ -69,9 +81,10 @@ export function registerBuild(program: Command, context: CliContext): void {
 
   program
     .command("push")
-    .description("Push a folder as a new revision of a package: data, then manifest, then pointers.")
-    .argument("<name>", "ns/name")
-    .requiredOption("--dir <dir>", "the folder to push")
+    .description("Push a folder as a new revision of a package: data, then manifest, then pointers. In a workspace, without NAME: push-data, then push-manifest.")
+    .argument("[name]", "ns/name (not in a workspace)")
+    .option("--dir <dir>", "the folder to push (with NAME)")
+    .option("--prefix <prefix>", "in a workspace: where push-data puts the data (default ns/name/)")
     .option("-m, --message <text>", "the commit message")
     .option("--meta <json>", "package metadata, as JSON")
     .option("-t, --tag <tag>", "also point this tag at the new revision")
@@ -82,14 +95,17 @@ export function registerBuild(program: Command, context: CliContext): void {
     .addOption(imageOption())
     .addOption(imageDigestOption())
     .option("--registry <url>", REGISTRY_HELP)
-    .addHelpText("after", "\nExample:\n  $ quilt push user/dataset --dir ./dataset -m 'first version' -t v1")
+    .addHelpText("after", "\nExamples:\n  $ quilt push user/dataset --dir ./dataset -m 'first version' -t v1\n  $ quilt push -t v1        (in a workspace made by quilt init)")
     .addHelpText("after", `  $ quilt push user/workspace --dir . --provenance --image-digest sha256:…\n${PROVENANCE_HELP}`)
-    .action(async (name: string, flags: BuildFlags & RegistryFlag & { dir: string; tag?: string; force?: boolean; dedupe?: boolean; workflow?: string }) => {
+    .action(async (name: string | undefined, flags: BuildFlags & RegistryFlag & { dir?: string; prefix?: string; tag?: string; force?: boolean; dedupe?: boolean; workflow?: string }) => {
+      if (name === undefined) return pushWorkspace(context, flags);
+      if (flags.dir === undefined) throw new UsageError("USAGE", "quilt push NAME needs --dir DIR.", { hint: "Give the folder to push, or run `quilt push` without NAME inside a workspace." });
+      const dir = flags.dir;
       validatePackageName(name);
       // Before any hashing or copying: a bad tag is a usage error, not something found after the data push.
       if (flags.tag !== undefined) validateTag(flags.tag);
       const registry = await registryOf(context, flags);
-      const builder = await builderForDir(context, flags.dir, flags, withPool(context), name);
+      const builder = await builderForDir(context, dir, flags, withPool(context), name);
       const parent = await registry.currentLatest(name);
       if (parent !== undefined) builder.addParent(name, parent);
       const quiet = context.output.json;
@@ -98,7 +114,7 @@ export function registerBuild(program: Command, context: CliContext): void {
       const workflow = flags.workflow === "" ? null : flags.workflow;
       const check = { registry, name, message: flags.message ?? null, workflow, remotes: context.remotes, signal: context.signal };
       await checkWorkflow(builder.header, { ...check, entries: () => builder.pendingEntries(context.signal) });
-      if (!quiet) context.output.text(`Pushing ${flags.dir} to ${registry.url}/${name}/...`);
+      if (!quiet) context.output.text(`Pushing ${dir} to ${registry.url}/${name}/...`);
       const progress = createProgress("Pushing data", {}, quiet);
       const started = Date.now();
       const data = await builder.pushData({
