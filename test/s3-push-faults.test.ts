@@ -6,8 +6,8 @@
  * name); in both cases a rerun with the faults off finishes the job. Every check of what landed in
  * the bucket goes to versitygw directly, not through the proxy.
  *
- * The last block pins, with one targeted fault each, two losses of a multipart answer that the
- * client does not recover from today (`it.fails`: they pass while the bug is there).
+ * The last block targets, with one fault each, the loss of a multipart upload's first and last
+ * answers: no stray upload is left, and the entry is still pinned to the version written.
  */
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -172,20 +172,12 @@ async function builderOf(name: string, dir: string): Promise<PackageBuilder> {
   return builder;
 }
 
-/**
- * Known defect (src/storage/s3/upload.ts, pinned by "lost multipart answers" below): when the
- * CompleteMultipartUpload answer carries no VersionId, the pushed entry is left unpinned. A lost
- * answer is one trigger; a clean rerun after an abort hit it once too. Until it is fixed,
- * `checkRevision` lets multipart entries be unpinned unless asked to be strict.
- */
-const UNPINNED_MULTIPART_TOLERATED = true;
-const MULTIPART_FROM = 8 * MiB;
 
 /**
  * Revision `topHash` of `sc.name`, read directly: it browses (its manifest matches its top hash),
  * has exactly the scenario's keys, each pinned to a version under `<name>/`, holding the file's bytes.
  */
-async function checkRevision(sc: Scenario, topHash: string, strictPins = false): Promise<void> {
+async function checkRevision(sc: Scenario, topHash: string): Promise<void> {
   const pkg = await Package.browse(sc.name, { registry, remotes: direct, hash: topHash, pool });
   try {
     const entries = await collect(pkg.entries());
@@ -193,8 +185,7 @@ async function checkRevision(sc: Scenario, topHash: string, strictPins = false):
     for (const entry of entries) {
       const pk = parsePhysicalKey(entry.physicalKey, { resolveSymlinks: false });
       expect(pk, entry.logicalKey).toMatchObject({ kind: "s3", bucket: s3.bucket, path: `${sc.name}/${entry.logicalKey}` });
-      const tolerated = !strictPins && UNPINNED_MULTIPART_TOLERATED && entry.size > MULTIPART_FROM;
-      if (!tolerated) expect(pk.kind === "s3" ? pk.versionId : undefined, `${entry.physicalKey} is pinned`).toBeDefined();
+      expect(pk.kind === "s3" ? pk.versionId : undefined, `${entry.physicalKey} is pinned`).toBeDefined();
       const data = Buffer.concat(await collect(pkg.readEntry(entry)));
       expect(data.equals(sc.files.get(entry.logicalKey) as Buffer), `bytes of ${entry.logicalKey}`).toBe(true);
     }
@@ -218,15 +209,13 @@ async function checkVisibleState(sc: Scenario): Promise<string | undefined> {
 
 /**
  * Every multipart upload the client started was completed or aborted, and none is pending in the
- * bucket but those it aborted. Known defect (src/storage/s3/multipart.ts abortUpload): the parts in
- * flight are abandoned client-side, not finished, before the single AbortMultipartUpload, so a part
- * the server is still storing can bring the aborted upload back (S3 documents this: abort again
- * until ListParts is empty; versitygw shows it). Those stragglers are tolerated until it is fixed.
+ * bucket (an abort is repeated until the listing no longer shows the upload: a part the server was
+ * still storing can bring an aborted upload back, as S3 documents and versitygw shows).
  */
 async function expectNoLeftUploads(sc: Scenario, uploads: UploadLog): Promise<void> {
   for (const id of uploads.created) expect(uploads.completed.has(id) || uploads.aborted.has(id), `upload ${id} neither completed nor aborted`).toBe(true);
   const pending = await (await direct.s3(s3.bucket)).pendingUploads(`${sc.name}/`);
-  expect(pending.filter((u) => !uploads.aborted.has(u.uploadId)).map((u) => `${u.key} ${u.uploadId}`)).toEqual([]);
+  expect(pending.map((u) => `${u.key} ${u.uploadId}`)).toEqual([]);
 }
 
 /** Runs `fn` with `faults` on; whatever happens, they are off afterwards. */
@@ -436,24 +425,22 @@ async function pushLosingAnswerTo(sc: Scenario, command: string): Promise<{ topH
   }
 }
 
-describe("lost multipart answers (known defects: these pass while the bug is there)", () => {
-  // src/storage/s3/multipart.ts create(): the SDK retries a CreateMultipartUpload whose answer was
-  // lost, the server starts a second upload, and the first one (whose id the client never learned)
-  // is pending forever. The push itself succeeds.
-  it.fails("a lost CreateMultipartUpload answer leaves no orphaned multipart upload", async () => {
+describe("lost multipart answers", () => {
+  // The SDK retries a CreateMultipartUpload whose answer was lost, so the server starts a second
+  // upload; the first (whose id the client never learned) must be found and aborted.
+  it("a lost CreateMultipartUpload answer leaves no orphaned multipart upload", async () => {
     const sc = await scenario("lost-create", oneBigFile);
     const { topHash } = await pushLosingAnswerTo(sc, "CreateMultipartUploadCommand");
     expect(topHash).toBe(sc.topHash);
     expect((await (await direct.s3(s3.bucket)).pendingUploads(`${sc.name}/`)).map((u) => u.key)).toEqual([]);
   });
 
-  // src/storage/s3/upload.ts putParts/uploadResult: the retried CompleteMultipartUpload is answered
-  // (by versitygw) without a VersionId; storedChecksum then heads the object and finds the checksum,
-  // but the version it sees is dropped, so the entry's physical key is not pinned to a version.
-  it.fails("a lost CompleteMultipartUpload answer still pins the entry to the version written", async () => {
+  // A retried CompleteMultipartUpload is answered (by versitygw) without a VersionId: the version
+  // must come from HeadObject, whose checksum proves it is the one written.
+  it("a lost CompleteMultipartUpload answer still pins the entry to the version written", async () => {
     const sc = await scenario("lost-complete", oneBigFile);
     const { topHash } = await pushLosingAnswerTo(sc, "CompleteMultipartUploadCommand");
     expect(topHash).toBe(sc.topHash);
-    await checkRevision(sc, sc.topHash, true);
+    await checkRevision(sc, sc.topHash);
   });
 });

@@ -5,7 +5,7 @@
  * dropped connection costs one piece, not the file.
  */
 import type { Storage } from "../storage/index.js";
-import { withRetries, type RetryOptions } from "./retry.js";
+import { isRetryable, withRetries, type RetryOptions } from "./retry.js";
 
 export interface RangedReadOptions {
   readonly versionId?: string;
@@ -58,4 +58,29 @@ function readOptions(options: RangedReadOptions, range: { start: number; end: nu
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(range === undefined ? {} : { range }),
   };
+}
+
+/**
+ * Stream one object from start to end in a single GET, resuming from the byte reached when the
+ * body breaks off (a range request for the rest), for streams too long to fetch in pieces up
+ * front, such as a manifest read once line by line. Give `versionId` so a resumed read cannot
+ * splice two versions together.
+ */
+export async function* readResumable(storage: Storage, key: string, options: Omit<RangedReadOptions, "partSize" | "concurrency"> = {}): AsyncGenerator<Uint8Array> {
+  let offset = 0;
+  const attempts = options.retry?.attempts ?? 4;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const range = offset === 0 ? undefined : { start: offset, end: Number.MAX_SAFE_INTEGER };
+      for await (const chunk of storage.read(key, readOptions(options, range))) {
+        offset += chunk.length;
+        yield chunk;
+      }
+      return;
+    } catch (error) {
+      if (attempt >= attempts || !isRetryable(error) || options.signal?.aborted === true) throw error;
+      options.retry?.onRetry?.(error, attempt);
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }

@@ -103,7 +103,7 @@ async function copyParts(target: S3Target, key: string, from: PinnedSource, limi
       }),
   });
   const stored = await storedChecksum(target, key, out, compositeOf(digests));
-  return uploadResult(key, from.size, out, stored, combineParts(digests));
+  return uploadResult(key, from.size, stored, stored.ChecksumSHA256, combineParts(digests));
 }
 
 interface PartJob {

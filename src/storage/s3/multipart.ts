@@ -13,6 +13,7 @@ import {
   type CompleteMultipartUploadCommandOutput,
 } from "@aws-sdk/client-s3";
 import { conditionalWriteError, mapS3Error, transferError } from "./errors.js";
+import { listPendingUploads } from "./inspect.js";
 import { linkedController } from "./pool.js";
 import type { S3Target } from "./target.js";
 
@@ -39,8 +40,12 @@ export interface MultipartOutcome {
 
 export async function runMultipart(target: S3Target, job: MultipartJob): Promise<MultipartOutcome> {
   const url = target.urlOf(job.key);
-  const uploadId = await create(target, job);
+  const started = new Date();
+  const { uploadId, retried } = await create(target, job);
   const { controller, dispose } = linkedController(job.signal);
+  // A create whose first answer was lost (and was retried) may have started an upload we never
+  // saw: abort such strays once ours is settled, whatever the outcome.
+  const sweep = retried ? () => abortStrays(target, job.key, uploadId, started) : () => Promise.resolve();
   try {
     const outcomes = await job.parts(uploadId, controller);
     const out = await target.client.send(
@@ -53,17 +58,31 @@ export async function runMultipart(target: S3Target, job: MultipartJob): Promise
       }),
       { abortSignal: job.signal },
     );
+    await sweep();
     return { out, digests: outcomes.map((o) => o.digest) };
   } catch (error) {
     controller.abort(error);
     await abortUpload(target, job.key, uploadId);
+    await sweep().catch(() => undefined);
     throw conditionalWriteError(error, job, url) ?? transferError(error, job.signal, job.action, url);
   } finally {
     dispose();
   }
 }
 
-async function create(target: S3Target, job: MultipartJob): Promise<string> {
+/** Uploads of `key` begun since `since` (clock skew allowed) other than `ours`: aborted. */
+async function abortStrays(target: S3Target, key: string, ours: string, since: Date): Promise<void> {
+  const from = since.getTime() - STRAY_SKEW_MS;
+  for (const upload of await listPendingUploads(target, key)) {
+    if (upload.key !== key || upload.uploadId === ours) continue;
+    if (upload.initiated !== undefined && upload.initiated.getTime() < from) continue; // someone else's, older
+    await abortUpload(target, key, upload.uploadId);
+  }
+}
+
+const STRAY_SKEW_MS = 5_000;
+
+async function create(target: S3Target, job: MultipartJob): Promise<{ uploadId: string; retried: boolean }> {
   const url = target.urlOf(job.key);
   try {
     const out = await target.client.send(
@@ -71,7 +90,7 @@ async function create(target: S3Target, job: MultipartJob): Promise<string> {
       { abortSignal: job.signal },
     );
     if (out.UploadId === undefined) throw new Error("CreateMultipartUpload answered without an UploadId");
-    return out.UploadId;
+    return { uploadId: out.UploadId, retried: (out.$metadata.attempts ?? 1) > 1 };
   } catch (error) {
     throw transferError(error, job.signal, `start a multipart ${job.action} of`, url);
   }
@@ -82,12 +101,21 @@ async function create(target: S3Target, job: MultipartJob): Promise<string> {
  * the one worth reporting, and a bucket lifecycle rule for incomplete uploads is the backstop.
  */
 async function abortUpload(target: S3Target, key: string, uploadId: string): Promise<void> {
-  try {
-    await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }));
-  } catch {
-    // see above
+  // A part the server was still storing when we stopped waiting can bring an aborted upload back
+  // (S3's documentation says so): abort again until the listing no longer shows it.
+  for (let attempt = 0; attempt < ABORT_ATTEMPTS; attempt++) {
+    try {
+      await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }));
+      const left = await listPendingUploads(target, key);
+      if (!left.some((u) => u.uploadId === uploadId)) return;
+    } catch {
+      // see above
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
   }
 }
+
+const ABORT_ATTEMPTS = 4;
 
 /** Upload one part's bytes with their SHA-256, which S3 checks (BadDigest otherwise). */
 export async function sendPart(target: S3Target, key: string, uploadId: string, index: number, data: Buffer, digest: Buffer, signal: AbortSignal): Promise<PartOutcome> {

@@ -50,7 +50,7 @@ async function putWhole(target: S3Target, key: string, file: FileSource, options
   options.onBytes?.(data.length);
   const stored = await storedChecksum(target, key, out, ours);
   // An empty body has no parts: its chunked value is sha256("") itself, not hashed again.
-  return uploadResult(key, file.size, out, stored, combineParts(file.size === 0 ? [] : [digest]));
+  return uploadResult(key, file.size, stored, stored.ChecksumSHA256, combineParts(file.size === 0 ? [] : [digest]));
 }
 
 async function putParts(target: S3Target, key: string, file: FileSource, limit: number, options: UploadFileOptions): Promise<UploadResult> {
@@ -75,19 +75,30 @@ async function putParts(target: S3Target, key: string, file: FileSource, limit: 
     },
   });
   const stored = await storedChecksum(target, key, out, compositeOf(digests));
-  return uploadResult(key, file.size, out, stored, combineParts(digests));
+  return uploadResult(key, file.size, stored, stored.ChecksumSHA256, combineParts(digests));
 }
 
 /**
- * The ChecksumSHA256 S3 stored, which must be `ours`. A write's answer normally carries it;
- * when it does not, HeadObject of that version is asked once.
+ * The write's answer, completed and checked: the ChecksumSHA256 S3 stored must be `ours`. A write's
+ * answer normally carries it and the VersionId; when one is missing (a retried CompleteMultipartUpload
+ * can answer without them), HeadObject is asked once, and its version is taken only if it holds
+ * our checksum (so a physical key is pinned whenever the bucket is versioned).
  */
-export async function storedChecksum(target: S3Target, key: string, out: WriteAnswer, ours: string): Promise<string> {
-  const versionId = versionIdOf(out.VersionId);
-  const stored = out.ChecksumSHA256 ?? (await headObject(target, key, versionId))?.checksumSha256;
+export async function storedChecksum(target: S3Target, key: string, out: WriteAnswer, ours: string): Promise<WriteAnswer & { ChecksumSHA256: string }> {
+  let answer: WriteAnswer = out;
+  if (out.ChecksumSHA256 === undefined || versionIdOf(out.VersionId) === undefined) {
+    const head = await headObject(target, key, versionIdOf(out.VersionId));
+    if (head !== undefined && head.checksumSha256 === ours) {
+      answer = { VersionId: out.VersionId ?? head.versionId, ETag: out.ETag ?? head.etag, ChecksumSHA256: ours };
+    } else if (out.ChecksumSHA256 === undefined) {
+      answer = { ...out, ChecksumSHA256: head?.checksumSha256 };
+    }
+  }
+  const stored = answer.ChecksumSHA256;
+  const versionId = versionIdOf(answer.VersionId);
   if (stored === undefined) throw checksumMissing(target.urlOf(key, versionId));
   if (stored !== ours) throw checksumDisagrees(target.urlOf(key, versionId), stored, ours);
-  return stored;
+  return { ...answer, ChecksumSHA256: stored };
 }
 
 /** What PutObject, CopyObject and CompleteMultipartUpload answer that we keep. */
