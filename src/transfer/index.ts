@@ -39,4 +39,4 @@ export {
   type PlanForceMatchOptions,
 } from "./force-match.js";
 export { readLocalEntry } from "./write-file.js";
-export { foldKey } from "./keys.js";
+export { foldKey, installTarget } from "./keys.js";
