@@ -78,6 +78,8 @@ export interface BuilderOptions {
    * registry's push, the S3 entries are left where they are).
    */
   readonly remotes?: Remotes;
+  /** Hashes of unchanged local files under `dir` come from its stat cache (src/cache), e.g. `quilt hash DIR`. */
+  readonly statCache?: HashEntriesOptions["statCache"];
 }
 
 export interface BuildOptions {
@@ -602,6 +604,7 @@ export class PackageBuilder {
     return {
       ...(this.options.pool === undefined ? {} : { pool: this.options.pool }),
       ...(this.options.remotes === undefined ? {} : { remotes: this.options.remotes }),
+      ...(this.options.statCache === undefined ? {} : { statCache: this.options.statCache }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     };

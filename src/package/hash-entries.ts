@@ -1,3 +1,4 @@
+import { StatCacheRun, type StatCacheOptions, type Visit } from "../cache/index.js";
 import { StorageError, type QuiltError } from "../errors/index.js";
 import { HashPool, SHA2_256_CHUNKED, type HashOutcome } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
@@ -17,6 +18,8 @@ export interface HashEntriesOptions {
   readonly remotes?: Remotes;
   /** S3 entries hashed at once (HEAD requests, or reads when S3's checksum does not decide). Default 16. */
   readonly remoteConcurrency?: number;
+  /** Take the hashes of unchanged local files under `dir` from its stat cache, and record new ones (src/cache). */
+  readonly statCache?: StatCacheOptions & { readonly dir: string };
 }
 
 interface Job {
@@ -56,24 +59,46 @@ export async function* hashMissing(
   const slots: Slot[] = [];
   let index = 0;
   const remote = remoteHasher(options);
+  const cache = options.statCache === undefined ? undefined : await StatCacheRun.open(options.statCache.dir, options.statCache);
   try {
     for await (const entry of entries) {
-      slots.push(entry.hash ? { entry } : { entry, hashed: isLocalEntry(entry) ? submit(entry, index++) : remote(entry) });
+      slots.push(entry.hash ? { entry } : { entry, hashed: isLocalEntry(entry) ? (await local(entry)).hashed : remote(entry) });
       if (slots.length >= window) yield await settle(slots.shift() as Slot);
     }
     jobs.close();
     while (slots.length > 0) yield await settle(slots.shift() as Slot);
     await router;
+    await cache?.commit();
   } finally {
     jobs.close();
+    await cache?.abandon(); // after a commit, a no-op
     if (!options.pool) await pool.close();
   }
 
-  function submit(entry: PendingEntry, jobIndex: number): Promise<ManifestEntry> {
+  /**
+   * A local file's hash: from the stat cache when the file is unchanged, else from the pool (and
+   * then recorded). Wrapped, so that awaiting the visit does not await the hashing too.
+   */
+  async function local(entry: PendingEntry): Promise<{ hashed: Promise<ManifestEntry> }> {
+    const visit = await cache?.visitFile(localPath(entry));
+    const hit = visit?.hit;
+    if (hit?.type === SHA2_256_CHUNKED && visit?.stat.size === entry.size) {
+      visit.settle(hit);
+      return { hashed: Promise.resolve({ ...entry, hash: { type: hit.type, value: hit.value } }) };
+    }
+    return { hashed: submit(entry, index++, visit) };
+  }
+
+  function submit(entry: PendingEntry, jobIndex: number, visit?: Visit): Promise<ManifestEntry> {
     const path = localPath(entry);
     const outcome = new Promise<HashOutcome<Job>>((resolve) => waiting.set(jobIndex, { resolve }));
     jobs.push({ path, index: jobIndex });
-    return Promise.race([outcome, router.then(() => closedEarly(path))]).then((r) => withHash(entry, r));
+    const hashed = Promise.race([outcome, router.then(() => closedEarly(path))]).then((r) => withHash(entry, r));
+    hashed.then(
+      (e) => visit?.settle({ type: SHA2_256_CHUNKED, value: e.hash.value }),
+      () => visit?.settle(undefined),
+    );
+    return hashed;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors/index.js";
 import { HashPool } from "../../hash/index.js";
-import { PackageBuilder, STATE_DIR } from "../../package/index.js";
+import { PackageBuilder, STATE_DIR, type BuilderOptions } from "../../package/index.js";
 import { validatePackageName, validateTag } from "../../registry/names.js";
 import { isS3Storage, type Storage } from "../../storage/index.js";
 import type { CliContext } from "../context.js";
@@ -18,8 +18,16 @@ interface BuildFlags extends ProvenanceFlags {
 }
 
 /** A builder holding `dir` as quilt3's `set_dir('.', dir, meta)` does. */
-async function builderForDir(context: CliContext, dir: string, flags: BuildFlags, pool: HashPool, name?: string): Promise<PackageBuilder> {
+async function builderForDir(
+  context: CliContext,
+  dir: string,
+  flags: BuildFlags,
+  pool: HashPool,
+  name?: string,
+  more: Pick<BuilderOptions, "statCache"> = {},
+): Promise<PackageBuilder> {
   const builder = new PackageBuilder({
+    ...more,
     pool,
     maxRecordSize: context.config.maxRecordSize,
     ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
@@ -61,7 +69,9 @@ export function registerBuild(program: Command, context: CliContext): void {
     .option("--meta <json>", "package metadata, as JSON")
     .addHelpText("after", "\nExample:\n  $ quilt hash ./dataset\n  18b6a77a6ab31d304f03e01561fbc755b44746b376bcd85e6d226948876470b3")
     .action(async (dir: string, flags: BuildFlags) => {
-      const builder = await builderForDir(context, dir, flags, withPool(context));
+      // The stat cache: a second `quilt hash` of an unchanged folder reads no file.
+      const statCache = { dir, home: context.config.home };
+      const builder = await builderForDir(context, dir, flags, withPool(context), undefined, { statCache });
       const progress = createProgress("Hashing", {}, context.output.json);
       const built = await builder.build({ message: flags.message ?? null, signal: context.signal, onProgress: (p) => progress.update(p) });
       progress.stop();
