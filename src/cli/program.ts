@@ -5,6 +5,7 @@ import { remotesOf } from "../package/registries.js";
 import { EXIT_CODES, InterruptedError, UsageError } from "../errors/index.js";
 import { registerBrowse } from "./commands/browse.js";
 import { registerBuild } from "./commands/build.js";
+import { registerCache } from "./commands/cache.js";
 import { registerCompletion } from "./commands/completion.js";
 import { registerConfig } from "./commands/config.js";
 import { registerFiles } from "./commands/files.js";
@@ -74,6 +75,7 @@ function buildProgram(context: CliContext): Command {
     .addHelpText("after", EXIT_HELP);
   registerBrowse(program, context);
   registerFiles(program, context);
+  registerCache(program, context);
   registerBuild(program, context);
   registerRegistry(program, context);
   registerConfig(program, context);

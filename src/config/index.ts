@@ -22,6 +22,8 @@ export interface QuiltConfig {
   readonly s3: S3Settings;
   /** Files transferred at once by push, install and copy (QUILT_TRANSFER_CONCURRENCY; default 16). */
   readonly transferConcurrency: number;
+  /** The object cache's folder: QUILT_CACHE_DIR, default `$QUILT_HOME/cache/objects`. */
+  readonly cacheDir: string;
 }
 
 /**
@@ -52,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): QuiltConfig {
     registry: nonEmpty(env.QUILT_REGISTRY) ?? settings.values.registry ?? join(home, "registry"),
     s3: s3Settings(env, settings.values),
     transferConcurrency: positiveInt(env, "QUILT_TRANSFER_CONCURRENCY") ?? DEFAULT_TRANSFER_CONCURRENCY,
+    cacheDir: nonEmpty(env.QUILT_CACHE_DIR) ?? join(home, "cache", "objects"),
   };
 }
 

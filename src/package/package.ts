@@ -21,6 +21,7 @@ import { loadConfig } from "../config/index.js";
 import { readPhysical } from "./read-physical.js";
 import type { Remotes } from "../storage/index.js";
 import type { StatCacheOptions } from "../cache/index.js";
+import { CachePlacer, cacheEntries, servesFromCache, uncacheEntries, type CacheEntriesResult, type CacheTotals, type LinkMode, type ObjectCache, type PlaceStats } from "../cache/objects/index.js";
 import { PackageBuilder, type BuilderOptions } from "./builder.js";
 import { STATE_DIR, writeInstalledState } from "./installed.js";
 import {
@@ -49,6 +50,12 @@ export interface BrowseOptions {
   readonly signal?: AbortSignal;
   /** A shared hash worker pool for verify, diff, install and forceMatch (one per call otherwise). */
   readonly pool?: HashPool;
+  /**
+   * The object cache, shared by every package (`new ObjectCache(dir)`; the CLI's is
+   * `$QUILT_HOME/cache/objects`): getBytes fetches a remote object once and then serves it from
+   * there, and installs clone or link from it. Default: none.
+   */
+  readonly cache?: ObjectCache;
 }
 
 export interface InstallOptionsOf {
@@ -67,7 +74,18 @@ export interface InstallOptionsOf {
   readonly destRegistry?: Registry;
   /** The clock for that timestamp pointer, in unix seconds (tests). */
   readonly now?: () => number;
+  /**
+   * How files come out of the object cache: "auto" (default: clone where the filesystem can, else
+   * copy), "reflink" (clones or refuse), "hardlink" (read-only files sharing the cache's inodes),
+   * "copy". See src/cache/objects/place.ts.
+   */
+  readonly link?: LinkMode;
+  /** The object cache for this install: default the package's (`BrowseOptions.cache`); false: none. */
+  readonly cache?: ObjectCache | false;
 }
+
+/** What an install did; `cache` tells how files came out of the object cache, when one was used. */
+export type InstallResultOf = InstallResult & { readonly cache?: PlaceStats };
 
 /**
  * The stat cache of a compared folder: unchanged files are not read again. Default `{}`: a folder
@@ -117,6 +135,7 @@ export class Package {
     private readonly pool: HashPool | undefined,
     private readonly totals: { entries: number; bytes: number },
     private readonly remotes: Remotes,
+    private readonly objects: ObjectCache | undefined,
   ) {}
 
   /** Open `name` (or a full handle) at a tag, a hash, or `latest`, and verify its top hash. */
@@ -142,7 +161,7 @@ export class Package {
       return new Package(handle.name, registry, topHash, header, verified.source, work, options.pool, {
         entries: verified.entries,
         bytes: verified.bytes,
-      }, remotes);
+      }, remotes, options.cache);
     } catch (error) {
       await rm(work, { recursive: true, force: true });
       throw error;
@@ -230,6 +249,9 @@ export class Package {
   /** An entry's bytes, checked against its hash. */
   async getBytes(logicalKey: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
     const entry = await this.entry(logicalKey);
+    if (this.objects !== undefined && servesFromCache(this.objects, entry)) {
+      return this.objects.getBytes(entry, (e, signal) => this.readEntry(e, signal), signalOf(options));
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of this.readEntry(entry, options.signal)) chunks.push(Buffer.from(chunk));
     const bytes = Buffer.concat(chunks);
@@ -293,8 +315,10 @@ export class Package {
    * `dest/.quiltkit/`. Refuses, before writing anything, keys that would escape `dest`, symlinks
    * in it, keys that collide on case-insensitive filesystems, and a lack of free space.
    */
-  async install(dest: string, options: InstallOptionsOf = {}): Promise<InstallResult> {
+  async install(dest: string, options: InstallOptionsOf = {}): Promise<InstallResultOf> {
+    const placer = this.placerFor(options);
     const result = await install(() => this.entries(signalOf(options)), dest, {
+      ...(placer === undefined ? {} : { placer }),
       readEntry: (entry, signal) => this.readEntry(entry, signal),
       // A folder may be given as `train/`; the install plan takes the logical key `train`.
       ...(options.path === undefined ? {} : { path: options.path.replace(/\/+$/, "") }),
@@ -313,7 +337,40 @@ export class Package {
       path: options.path ?? "",
       installedAt: new Date().toISOString(),
     });
-    return result;
+    return placer === undefined ? result : { ...result, cache: placer.stats };
+  }
+
+  private placerFor(options: InstallOptionsOf): CachePlacer | undefined {
+    const cache = options.cache === false ? undefined : (options.cache ?? this.objects);
+    if (cache === undefined && (options.link === "hardlink" || options.link === "reflink")) {
+      throw new UsageError("CACHE_NONE", `Installing with link "${options.link}" needs an object cache, and none was given.`, {
+        hint: "Pass `cache: new ObjectCache(dir)` to Package.browse or to install.",
+      });
+    }
+    const readEntry = (entry: ManifestEntryRef, signal: AbortSignal): AsyncIterable<Uint8Array> => this.readEntry(entry, signal);
+    return cache === undefined ? undefined : new CachePlacer(cache, { mode: options.link ?? "auto", readEntry, fsync: options.durable ?? false });
+  }
+
+  /**
+   * Fetch an entry, or every entry of a folder (`train/`), into the object cache, so later reads
+   * are local (the seed's `pkg.cache`). Local files are skipped: they are local already.
+   */
+  async cache(logicalKeyOrFolder: string, options: { signal?: AbortSignal; concurrency?: number } = {}): Promise<CacheEntriesResult> {
+    const cache = this.requireCache();
+    const entries = logicalKeyOrFolder.endsWith("/") ? this.entries({ ...signalOf(options), prefix: logicalKeyOrFolder }) : once(await this.entry(logicalKeyOrFolder));
+    return cacheEntries(cache, entries, (entry, signal) => this.readEntry(entry, signal), options);
+  }
+
+  /** Drop this package's objects (under `prefix`) from the object cache (the seed's `pkg.clear_cache()`). */
+  async clearCache(options: { prefix?: string } = {}): Promise<CacheTotals> {
+    return uncacheEntries(this.requireCache(), this.entries(options.prefix === undefined ? {} : { prefix: options.prefix }));
+  }
+
+  private requireCache(): ObjectCache {
+    if (this.objects !== undefined) return this.objects;
+    throw new UsageError("CACHE_NONE", `${this.name} was opened without an object cache.`, {
+      hint: "Pass `cache: new ObjectCache(dir)` to Package.browse.",
+    });
   }
 
   private async recordIn(registry: Registry, options: InstallOptionsOf): Promise<void> {
@@ -323,7 +380,7 @@ export class Package {
   }
 
   /** The seed's name for `install`. */
-  copy(dest: string, options: InstallOptionsOf = {}): Promise<InstallResult> {
+  copy(dest: string, options: InstallOptionsOf = {}): Promise<InstallResultOf> {
     return this.install(dest, options);
   }
 
@@ -458,6 +515,13 @@ function pick<K extends string>(value: string | undefined, key: K): Partial<Reco
 
 function statCacheOf(options: { statCache?: StatCacheChoice }): { statCache?: StatCacheOptions } {
   return options.statCache === false ? {} : { statCache: options.statCache ?? {} };
+}
+
+/** What transfers read of an entry. */
+type ManifestEntryRef = Parameters<Package["readEntry"]>[0];
+
+async function* once<T>(item: T): AsyncGenerator<T> {
+  yield await Promise.resolve(item);
 }
 
 function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {

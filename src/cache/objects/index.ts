@@ -8,3 +8,4 @@ export { ObjectCache, type CacheHit, type FetchOptions, type ObjectCacheOptions 
 export { CachePlacer, LINK_MODES, type LinkMode, type PlaceStats, type PlacerOptions } from "./place.js";
 export type { CachedObject, CacheTotals, PruneOptions, PruneResult } from "./maintenance.js";
 export { CACHEABLE_TYPES, LAYOUT_VERSION, objectKeyOf, type ObjectKey } from "./layout.js";
+export { cacheEntries, servesFromCache, uncacheEntries, type CacheEntriesOptions, type CacheEntriesResult } from "./entries.js";

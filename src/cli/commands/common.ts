@@ -1,3 +1,4 @@
+import { ObjectCache } from "../../cache/index.js";
 import { parsePyJson } from "../../json/index.js";
 import { UsageError } from "../../errors/index.js";
 import { Package, py, type PyMeta } from "../../package/index.js";
@@ -25,6 +26,7 @@ export async function browse(context: CliContext, handle: string, flags: Registr
     remotes: context.remotes,
     signal: context.signal,
     ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
+    cache: new ObjectCache(context.config.cacheDir),
   });
   context.onExit(() => pkg.close());
   return pkg;

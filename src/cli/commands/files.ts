@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { LINK_MODES, type LinkMode, type PlaceStats } from "../../cache/index.js";
 import { UsageError } from "../../errors/index.js";
 import { EXIT_CODES } from "../../errors/index.js";
 import type { Package } from "../../package/index.js";
@@ -12,21 +13,26 @@ import { REVISION_DIFF_HELP, reportRevisionDiff } from "./diff-revisions.js";
 
 /** Commands that read or write a local folder: install (copy), diff, verify, force-match. */
 export function registerFiles(program: Command, context: CliContext): void {
-  const installAction = async (handle: string, dest: string, flags: RegistryFlag & { path?: string; concurrency?: string }) => {
+  const installAction = async (handle: string, dest: string, flags: RegistryFlag & { path?: string; concurrency?: string; link?: LinkMode }) => {
     const pkg = await browse(context, handle, flags);
     // A Quilt+ URI may name the folder itself: quilt+s3://bucket#package=a/b&path=train/
     const path = flags.path ?? parseHandle(handle).path;
+    if (flags.link === "hardlink" && process.getuid?.() === 0) {
+      // Read-only stops ordinary users from editing a shared file in place; root ignores it.
+      context.output.warn("Warning: running as root, which may write to read-only files: editing an installed file in place would change every install sharing it (the cache itself notices and fetches the file again).");
+    }
     const progress = createProgress("Installing", {}, context.output.json);
     if (!context.output.json) context.output.text(`Installing ${pkg.name}@${pkg.topHash.slice(0, 10)} to ${dest}...`);
     const result = await pkg.install(dest, {
       signal: context.signal,
       onProgress: (p) => progress.update({ files: p.files + p.skipped, bytes: p.bytes }),
       ...(path === undefined ? {} : { path }),
+      ...(flags.link === undefined ? {} : { link: flags.link }),
       concurrency: flags.concurrency === undefined ? context.config.transferConcurrency : positiveInt(flags.concurrency, "--concurrency"),
     });
     progress.stop();
     if (context.output.json) context.output.data({ name: pkg.name, topHash: pkg.topHash, dest, ...result });
-    else context.output.text(`Installed ${result.files} files (${result.bytes} bytes), ${result.skipped} already in place, in ${result.seconds.toFixed(1)} s`);
+    else context.output.text(`Installed ${result.files} files (${result.bytes} bytes), ${result.skipped} already in place, in ${result.seconds.toFixed(1)} s${fromCache(result.cache)}`);
   };
 
   program
@@ -36,9 +42,10 @@ export function registerFiles(program: Command, context: CliContext): void {
     .requiredOption("--dest <dir>", "the folder to install into")
     .option("--path <prefix>", "only this folder (or file) of the package")
     .option("--concurrency <n>", "files transferred at once (default 16, or QUILT_TRANSFER_CONCURRENCY)")
+    .addOption(linkOption())
     .option("--registry <url>", REGISTRY_HELP)
-    .addHelpText("after", "\nExample:\n  $ quilt install user/dataset:v1 --dest ./dataset --path train/")
-    .action((handle: string, flags: RegistryFlag & { dest: string; path?: string; concurrency?: string }) => installAction(handle, flags.dest, flags));
+    .addHelpText("after", "\nExamples:\n  $ quilt install user/dataset:v1 --dest ./dataset --path train/\n  $ quilt install user/dataset:v1 --dest ./readonly-copy --link hardlink")
+    .action((handle: string, flags: RegistryFlag & { dest: string; path?: string; concurrency?: string; link?: LinkMode }) => installAction(handle, flags.dest, flags));
 
   program
     .command("copy")
@@ -46,9 +53,10 @@ export function registerFiles(program: Command, context: CliContext): void {
     .argument("<handle>", "the package")
     .requiredOption("--to <dir>", "the folder to copy into")
     .option("--path <prefix>", "only this folder (or file) of the package")
+    .addOption(linkOption())
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt copy user/dataset:v1 --to /my/path/to/data")
-    .action((handle: string, flags: RegistryFlag & { to: string; path?: string }) => installAction(handle, flags.to, flags));
+    .action((handle: string, flags: RegistryFlag & { to: string; path?: string; link?: LinkMode }) => installAction(handle, flags.to, flags));
 
   program
     .command("diff")
@@ -98,6 +106,25 @@ export function registerFiles(program: Command, context: CliContext): void {
       const result = await pkg.forceMatch(dir, { signal: context.signal });
       printChanges(context, dir, result.changes, false);
     });
+}
+
+/** "; from the object cache: 3 cloned, 1 copied", or nothing when it gave no file. */
+function fromCache(stats: PlaceStats | undefined): string {
+  if (stats === undefined) return "";
+  const parts = [
+    [stats.reflink, "cloned"],
+    [stats.hardlink, "hard-linked (read-only)"],
+    [stats.copy, "copied"],
+  ].filter(([n]) => (n as number) > 0);
+  return parts.length === 0 ? "" : `; from the object cache: ${parts.map(([n, what]) => `${n} ${what}`).join(", ")}`;
+}
+
+/** `--link`: how installed files come out of the object cache (src/cache/objects/place.ts). */
+function linkOption(): Option {
+  return new Option(
+    "--link <mode>",
+    "files from the object cache: auto (clone where the filesystem can, else copy), reflink (clone or refuse), hardlink (read-only files sharing the cache's space), copy",
+  ).choices(LINK_MODES);
 }
 
 type Change = { kind: "add" | "replace" | "remove"; key: string; physicalKey?: string };
