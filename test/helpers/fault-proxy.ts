@@ -45,6 +45,8 @@ export interface FaultProxy {
   /** Change options at run time; omitted fields keep their value, a `seed` restarts the PRNG. */
   configure(options: Partial<FaultOptions>): void;
   stats(): FaultStats;
+  /** Every request received so far, as `METHOD /path?query`, in arrival order. */
+  requestLog(): readonly string[];
   /** Stop listening and destroy every open socket (stalled ones included). */
   close(): Promise<void>;
 }
@@ -86,6 +88,7 @@ export async function startFaultProxy(target: string, options: Partial<FaultOpti
   const counts = { requests: 0, forwarded: 0, faults: { drop: 0, "drop-mid-body": 0, "500": 0, "503": 0, stall: 0 } };
   const agent = new Agent({ keepAlive: true });
   const sockets = new Set<Socket>();
+  const log: string[] = [];
 
   function pick(method: string): FaultKind | undefined {
     if (config.onlyMethods !== undefined && !config.onlyMethods.includes(method)) return undefined;
@@ -122,6 +125,7 @@ export async function startFaultProxy(target: string, options: Partial<FaultOpti
 
   const server = createServer((req, res) => {
     counts.requests++;
+    log.push(`${req.method ?? "GET"} ${req.url ?? "/"}`);
     const kind = pick(req.method ?? "GET");
     if (kind === undefined || kind === "drop-mid-body") {
       forward(req, res, kind === "drop-mid-body");
@@ -165,6 +169,7 @@ export async function startFaultProxy(target: string, options: Partial<FaultOpti
       faultsSinceConfigure = 0;
     },
     stats: () => ({ requests: counts.requests, forwarded: counts.forwarded, faults: { ...counts.faults } }),
+    requestLog: () => [...log],
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
