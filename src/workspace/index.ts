@@ -19,3 +19,4 @@ export { locationOf, type PushLine } from "./push-tally.js";
 export { STATE_FILE, STATE_FORMAT, STATE_VERSION, type WorkspaceState } from "./state.js";
 export { STAGED_FORMAT, STAGED_VERSION } from "./staged.js";
 export { planAdd, type AddContext } from "./add-plan.js";
+export { installedFolderStatus, type InstalledFolderStatus, type InstalledStatusOptions } from "./installed-status.js";

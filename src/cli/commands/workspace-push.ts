@@ -4,9 +4,9 @@
  * output follows the seed's transcript.
  */
 import type { Command } from "commander";
-import { UsageError } from "../../errors/index.js";
+import { EXIT_CODES, UsageError } from "../../errors/index.js";
 import { validateTag } from "../../registry/names.js";
-import { displaySource, formatLines, locate, type PushDataReport, type PushLine, type Workspace, type WorkspaceStatus } from "../../workspace/index.js";
+import { displayName, displaySource, formatLines, installedFolderStatus, locate, type PushDataReport, type PushLine, type Workspace, type WorkspaceStatus } from "../../workspace/index.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { openWorkspace } from "./workspace.js";
@@ -38,11 +38,37 @@ function registerStatus(program: Command, context: CliContext): void {
     });
 }
 
-/** An installed folder's status is engineer (a)'s library (src/workspace/installed-status.ts); until it lands, say so. */
-function installedStatus(_context: CliContext, root: string): Promise<void> {
-  throw new UsageError("INSTALLED_STATUS_NOT_YET", `${root} is an installed package folder; its status (added, modified, deleted files) is not available yet.`, {
-    hint: "Use `quilt verify NAME DIR` or `quilt diff NAME DIR` meanwhile.",
+/** `quilt status` in a folder made by `quilt install`: the revision, then what was added, modified and deleted (exit 1 then). */
+async function installedStatus(context: CliContext, root: string): Promise<void> {
+  const progress = createProgress("Checking", {}, context.output.json);
+  const status = await installedFolderStatus(root, {
+    remotes: context.remotes,
+    signal: context.signal,
+    onProgress: (p) => progress.update({ files: p.files, bytes: p.hashedBytes }),
+    ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
   });
+  progress.stop();
+  if (!status.matches) process.exitCode = EXIT_CODES.differences;
+  if (context.output.json) {
+    const { added, modified, deleted, counts, truncated } = status;
+    const head = { kind: "installed", name: status.name, registry: status.registry, root, topHash: status.topHash, tag: status.tag ?? null };
+    context.output.data({ ...head, state: status.matches ? "matches" : "changed", sources: [], added, modified, deleted, counts, truncated });
+    return;
+  }
+  const short = status.topHash.slice(0, SHORT_HASH);
+  const name = displayName(status.registry, status.name);
+  context.output.text(status.tag === undefined ? `Package: ${name}@${short}` : `Package: ${name}:${status.tag} (${short})`);
+  if (status.matches) {
+    context.output.text("Data matches manifest");
+    return;
+  }
+  for (const kind of ["added", "modified", "deleted"] as const) {
+    const paths = status[kind];
+    if (status.counts[kind] === 0) continue;
+    context.output.text(`${kind[0]?.toUpperCase()}${kind.slice(1)} (${status.counts[kind]}):`);
+    for (const path of paths) context.output.text(`  ${path}`);
+    if (paths.length < status.counts[kind]) context.output.text(`  ... and ${status.counts[kind] - paths.length} more`);
+  }
 }
 
 function statusText(status: WorkspaceStatus): string[] {
