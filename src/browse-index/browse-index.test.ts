@@ -120,6 +120,7 @@ describe("QKBI v1", () => {
     expect((await build(sorted.subarray(0, sorted.length - 1))).failure).toMatch(/newline/);
     const garbage = Buffer.concat([sorted, Buffer.from("not json\n")]);
     expect((await build(garbage)).failure).toMatch(/not a manifest line/);
+    for (const key of ["a//x", "/etc/x", "../x", "a/./b"]) expect((await build(await manifestOf([key]))).failure).toMatch(/unsafe/);
   });
 
   it("an empty package has a root and nothing else", async () => {
@@ -135,7 +136,7 @@ describe("QKBI v1", () => {
     const manifest = await manifestOf(randomKeys(5, 50));
     const { header, path } = await build(manifest);
     const file = await readFile(path);
-    file[file.length - 1] ^= 1;
+    file.writeUInt8(file.readUInt8(file.length - 1) ^ 1, file.length - 1);
     await writeFile(path, file);
     await expect(open(path)).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
     const h = header as IndexHeader;

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { logicalKeyProblem } from "../manifest/index.js";
 import { compareLogicalKeys } from "../sort/index.js";
 import { assembleIndex, type AssembleInput } from "./assemble.js";
 import { BLOCK_BYTES, type IndexHeader, type ManifestIdentity } from "./format.js";
@@ -182,6 +183,8 @@ export class IndexBuilder {
       this.entriesStart = at;
       this.entriesLine = this.lines;
     }
+    // An unsafe key (`a//b`, `/x`, `..`) would make empty or bogus folders; the reader refuses it anyway.
+    if (logicalKeyProblem(key) !== undefined) return this.fail(`line ${this.lines} has an unsafe logical key`);
     if (this.previousKey !== undefined) {
       const order = compareLogicalKeys(this.previousKey, key);
       if (order >= 0) return this.fail(`entries are not in tree-walk order at line ${this.lines}`);

@@ -5,9 +5,9 @@ import { NotFoundError } from "../errors/index.js";
 import type { Storage } from "../storage/index.js";
 import { FIRST_READ, type ByteReader } from "./pages.js";
 
-/** `<cacheDir>/index/v1/<top hash>.qkbi`: indexes this machine built, each after checking the top hash. */
-export function cachedIndexPath(cacheDir: string, topHash: string): string {
-  return join(cacheDir, "index", "v1", `${topHash}.qkbi`);
+/** `<dir>/v1/<top hash>.qkbi` (the CLI's dir: `$QUILT_HOME/cache/index`): indexes built here after a top-hash check. */
+export function cachedIndexPath(dir: string, topHash: string): string {
+  return join(dir, "v1", `${topHash}.qkbi`);
 }
 
 /** Positioned reads of a local file; `undefined` when there is no such file. */

@@ -25,6 +25,7 @@ import { pushEntryToLocalRegistry, type DataOutcome, type PushedEntry } from "./
 import { pushAllToS3 } from "./push-s3.js";
 import { Registry } from "../registry/registry.js";
 import { Package } from "./package.js";
+import { writeIndexAfterPush } from "./lazy-push.js";
 import { validatePackageName } from "../registry/names.js";
 import { isS3Storage, LocalStorage, type Remotes } from "../storage/index.js";
 import { createReadStream } from "node:fs";
@@ -139,6 +140,8 @@ export interface PushManifestOptions {
   readonly workflow?: WorkflowRequest["workflow"];
   /** How S3 buckets other than the registry's are reached, for workflow schemas kept there. */
   readonly remotes?: WorkflowRequest["remotes"];
+  /** Told when the manifest's browse index could not be written (the push still succeeds). */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface PushManifestResult {
@@ -647,6 +650,8 @@ export class PackageBuilder {
         ...(options.now === undefined ? {} : { now: options.now }),
       },
     );
+    // Its browse index goes after the manifest it describes; failing to write it never fails the push.
+    if (!result.deduped) await writeIndexAfterPush(registry, built.topHash, built.path, { tmpDir: this.options.tmpDir, signal: options.signal, onWarning: options.onWarning });
     this.addParent(options.name, built.topHash);
     this.lastPush = { registry, name: options.name, topHash: built.topHash, revision: this.revision };
     return {

@@ -1,19 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { inspect } from "node:util";
 import { IntegrityError, NotFoundError, UsageError } from "../errors/index.js";
 import { verifyBytes, type HashPool } from "../hash/index.js";
 import { toPlain, type PyObject, type PyValue } from "../json/index.js";
-import {
-  pyRepr,
-  readCanonical,
-  readManifestRecords,
-  verifyManifest,
-  type DirMeta,
-  type ManifestEntry,
-  type ManifestSource,
-} from "../manifest/index.js";
+import { pyRepr, type DirMeta, type ManifestEntry, type ManifestSource } from "../manifest/index.js";
 import { parseHandle } from "../registry/handle.js";
 import type { Registry } from "../registry/registry.js";
 import { isLocalRegistry, openRegistry, remotesOf } from "./registries.js";
@@ -23,6 +12,7 @@ import type { Remotes } from "../storage/index.js";
 import type { StatCacheOptions } from "../cache/index.js";
 import { CachePlacer, cacheEntries, servesFromCache, uncacheEntries, type CacheEntriesResult, type CacheTotals, type LinkMode, type ObjectCache, type PlaceStats } from "../cache/objects/index.js";
 import { PackageBuilder, type BuilderOptions } from "./builder.js";
+import { ManifestAccess } from "./lazy-access.js";
 import { STATE_DIR, writeInstalledState } from "./installed.js";
 import {
   compareDir,
@@ -50,6 +40,16 @@ export interface BrowseOptions {
   readonly signal?: AbortSignal;
   /** A shared hash worker pool for verify, diff, install and forceMatch (one per call otherwise). */
   readonly pool?: HashPool;
+  /**
+   * Where browse indexes built here are kept (the CLI gives `$QUILT_HOME/cache/index`): a manifest
+   * first read whole leaves its index in `v1/` under it, so later browses are lazy. Default: none
+   * (such an index then lasts as long as the package).
+   */
+  readonly indexCacheDir?: string;
+  /** Check the manifest against its top hash now, even when a browse index makes that unnecessary. */
+  readonly verify?: boolean;
+  /** Told when a browse index is passed over (stale, damaged) or cannot be kept; nothing is printed. */
+  readonly onWarning?: (message: string) => void;
   /**
    * The object cache, shared by every package (`new ObjectCache(dir)`; the CLI's is
    * `$QUILT_HOME/cache/objects`): getBytes fetches a remote object once and then serves it from
@@ -121,8 +121,12 @@ export interface LsResult {
 export type LsItem = { readonly kind: "file"; readonly entry: ManifestEntry } | { readonly kind: "dir"; readonly logicalKey: string };
 
 /**
- * A package revision, immutable: what `browse` opens. Its manifest was checked against its top
- * hash when opened; entries are then streamed from it on demand, never held whole in memory.
+ * A package revision, immutable: what `browse` opens. Entries are streamed on demand, never held
+ * whole in memory. With a browse index (docs/design.md §4) `ls`, `entry`, `getBytes`, `readme`,
+ * metadata and sub-trees read only the byte ranges they need, trusting the registry to hold the
+ * manifest its top hash names (`verified` is then false, unless this machine checked it before);
+ * whatever reads the whole manifest (install, verify, diff, `entries()` of everything) checks the
+ * top hash first. Without an index the top hash is checked when the package is opened.
  */
 export class Package {
   private constructor(
@@ -130,15 +134,13 @@ export class Package {
     readonly registry: Registry,
     readonly topHash: string,
     readonly header: PyObject,
-    private readonly source: ManifestSource,
-    private readonly cleanup: string | undefined,
+    private readonly access: ManifestAccess,
     private readonly pool: HashPool | undefined,
-    private readonly totals: { entries: number; bytes: number },
     private readonly remotes: Remotes,
     private readonly objects: ObjectCache | undefined,
   ) {}
 
-  /** Open `name` (or a full handle) at a tag, a hash, or `latest`, and verify its top hash. */
+  /** Open `name` (or a full handle) at a tag, a hash, or `latest` (lazily when it has a browse index). */
   static async browse(nameOrHandle: string, options: BrowseOptions = {}): Promise<Package> {
     const defaultRegistry = typeof options.registry === "string" ? options.registry : undefined;
     const handle = parseHandle(nameOrHandle, defaultRegistry === undefined ? {} : { defaultRegistry });
@@ -150,22 +152,19 @@ export class Package {
         : await openRegistry(requireRegistry(handle.registry), { remotes });
     const request = { name: handle.name, ...pick(handle.tag ?? options.tag, "tag"), ...pick(handle.hash ?? options.hash, "hash") };
     const topHash = await registry.resolve(request);
-    const raw: ManifestSource = () => registry.storage.read(registry.manifestKey(topHash), signalOf(options));
-    const work = await mkdtemp(join(options.tmpDir ?? tmpdir(), "quiltkit-pkg-"));
-    try {
-      const verified = await verifyManifest(raw, topHash, join(work, "manifest.jsonl"), {
-        ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
-        ...signalOf(options),
-      });
-      const header = await readHeader(verified.source);
-      return new Package(handle.name, registry, topHash, header, verified.source, work, options.pool, {
-        entries: verified.entries,
-        bytes: verified.bytes,
-      }, remotes, options.cache);
-    } catch (error) {
-      await rm(work, { recursive: true, force: true });
-      throw error;
-    }
+    const access = await ManifestAccess.open(registry, topHash, {
+      ...(options.indexCacheDir === undefined ? {} : { indexCacheDir: options.indexCacheDir }),
+      ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+      ...(options.verify === undefined ? {} : { verify: options.verify }),
+      ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+      ...signalOf(options),
+    });
+    return new Package(handle.name, registry, topHash, access.header, access, options.pool, remotes, options.cache);
+  }
+
+  /** Whether this package's manifest was checked against its top hash (see the class comment). */
+  get verified(): boolean {
+    return this.access.verified;
   }
 
   /** The commit message of this revision. */
@@ -179,38 +178,28 @@ export class Package {
     return toPlain(this.header.has("user_meta") ? (this.header.get("user_meta") as PyValue) : new Map());
   }
 
-  /** Every entry under `prefix` (a folder `a/b/`, or `''` for all), in tree-walk order, streamed. */
+  /**
+   * Every entry under `prefix` (a folder `a/b/`, or `''` for all), in tree-walk order, streamed.
+   * A prefix is one ranged read with a browse index; everything is read whole, top hash checked.
+   */
   async *entries(options: { prefix?: string; signal?: AbortSignal } = {}): AsyncGenerator<ManifestEntry> {
-    const prefix = options.prefix ?? "";
-    const manifest = await readCanonical(this.source, { ...signalOf(options), ...(prefix === "" ? {} : { entryPrefix: prefix }) });
-    let inside = false;
-    for await (const entry of manifest.entries) {
+    for await (const entry of this.access.entries(options.prefix ?? "", options.signal)) {
       this.checkPhysicalKey(entry);
-      if (entry.logicalKey.startsWith(prefix)) {
-        inside = true;
-        yield entry;
-      } else if (inside) {
-        // Tree-walk order keeps a folder's keys together: past them, nothing more can match.
-        return;
-      }
+      yield entry;
     }
   }
 
   /** Directory-metadata lines of the manifest. */
   async dirMeta(): Promise<readonly DirMeta[]> {
-    const manifest = await readCanonical(this.source);
-    // Only the lines before the entries are needed: start the entries and stop them at once, so
-    // the manifest's file is closed now (an entries stream never started would stay open until GC).
-    const entries = manifest.entries[Symbol.asyncIterator]();
-    await entries.next();
-    await entries.return?.(undefined);
-    return manifest.dirs;
+    return this.access.dirMeta();
   }
 
   /** One entry by logical key; `NotFoundError` when there is none. */
   async entry(logicalKey: string): Promise<ManifestEntry> {
-    for await (const entry of this.entries({ prefix: logicalKey })) {
-      if (entry.logicalKey === logicalKey) return entry;
+    const entry = await this.access.entry(logicalKey);
+    if (entry !== undefined) {
+      this.checkPhysicalKey(entry);
+      return entry;
     }
     throw new NotFoundError("ENTRY_NOT_FOUND", `${this.name}@${this.topHash.slice(0, 10)} has no entry ${pyRepr(logicalKey)}.`, {
       hint: `List the package's files with \`quilt ls ${this.name}\`.`,
@@ -219,19 +208,9 @@ export class Package {
 
   /** The files and sub-folders directly in a folder, streamed (a folder may hold millions). */
   async *lsItems(folder = ""): AsyncGenerator<LsItem> {
-    const prefix = folder === "" || folder.endsWith("/") ? folder : folder + "/";
-    let lastDir: string | undefined;
-    for await (const entry of this.entries({ prefix })) {
-      const rest = entry.logicalKey.slice(prefix.length);
-      const slash = rest.indexOf("/");
-      if (slash < 0) {
-        yield { kind: "file", entry };
-        continue;
-      }
-      const dir = prefix + rest.slice(0, slash + 1);
-      // A folder's entries are contiguous in tree-walk order, so each shows up once here.
-      if (dir !== lastDir) yield { kind: "dir", logicalKey: dir };
-      lastDir = dir;
+    for await (const item of this.access.lsItems(folder)) {
+      if (item.kind === "file") this.checkPhysicalKey(item.entry);
+      yield item;
     }
   }
 
@@ -295,9 +274,9 @@ export class Package {
     }
   }
 
-  /** Entry count and total bytes (counted while the top hash was checked). */
+  /** Entry count and total bytes (from the browse index, or counted while the top hash was checked). */
   stats(): Promise<{ entries: number; bytes: number }> {
-    return Promise.resolve({ ...this.totals });
+    return this.access.totals();
   }
 
   /**
@@ -452,7 +431,12 @@ export class Package {
 
   /** Release the temp files of this package (a sorted copy of an out-of-order manifest). */
   async close(): Promise<void> {
-    if (this.cleanup) await rm(this.cleanup, { recursive: true, force: true });
+    await this.access.close();
+  }
+
+  /** The whole manifest as checked against its top hash (a sorted copy if it was out of order). */
+  private get source(): ManifestSource {
+    return this.access.source();
   }
 
   /** The seed's REPL view: name, top hash, where the manifest is, first entries. */
@@ -485,13 +469,6 @@ export class Package {
       );
     }
   }
-}
-
-async function readHeader(source: ManifestSource): Promise<PyObject> {
-  for await (const record of readManifestRecords(source())) {
-    if (record.kind === "header") return record.header;
-  }
-  throw new IntegrityError("MANIFEST_EMPTY", "The manifest has no header line.");
 }
 
 function requireRegistry(registry: string | undefined): string {

@@ -4,6 +4,10 @@ import type { CliContext } from "../context.js";
 import { entryJson, humanBytes, objectJson, pyJson } from "../format.js";
 import { browse, REGISTRY_HELP, type RegistryFlag } from "./common.js";
 
+/** Browse commands read only what they need through the package's browse index, unless asked to check. */
+const VERIFY_HELP = "check the whole manifest against its top hash first (default: read only what is needed, trusting the registry's binding)";
+type BrowseFlags = RegistryFlag & { verify?: boolean };
+
 /** The read path that does not write files: ls, cat, meta, show. */
 export function registerBrowse(program: Command, context: CliContext): void {
   program
@@ -13,8 +17,9 @@ export function registerBrowse(program: Command, context: CliContext): void {
     .argument("[prefix]", "a folder inside the package", "")
     .option("-r, --recursive", "list every file below the folder")
     .option("--registry <url>", REGISTRY_HELP)
+    .option("--verify", VERIFY_HELP)
     .addHelpText("after", "\nExamples:\n  $ quilt ls user/dataset\n  $ quilt ls user/dataset:v1 cats/ --json")
-    .action(async (handle: string, prefix: string, flags: RegistryFlag & { recursive?: boolean }) => {
+    .action(async (handle: string, prefix: string, flags: BrowseFlags & { recursive?: boolean }) => {
       const pkg = await browse(context, handle, flags);
       const folder = prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
       if (flags.recursive) {
@@ -38,8 +43,9 @@ export function registerBrowse(program: Command, context: CliContext): void {
     .argument("<handle>", "the package")
     .argument("<key>", "the file's logical key")
     .option("--registry <url>", REGISTRY_HELP)
+    .option("--verify", VERIFY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt cat user/dataset README.md")
-    .action(async (handle: string, key: string, flags: RegistryFlag) => {
+    .action(async (handle: string, key: string, flags: BrowseFlags) => {
       const pkg = await browse(context, handle, flags);
       const bytes = await pkg.getBytes(key, { signal: context.signal });
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())));
@@ -51,8 +57,9 @@ export function registerBrowse(program: Command, context: CliContext): void {
     .argument("<handle>", "the package")
     .argument("[key]", "a file's logical key")
     .option("--registry <url>", REGISTRY_HELP)
+    .option("--verify", VERIFY_HELP)
     .addHelpText("after", "\nExamples:\n  $ quilt meta user/dataset\n  $ quilt meta user/dataset labels/1.json")
-    .action(async (handle: string, key: string | undefined, flags: RegistryFlag) => {
+    .action(async (handle: string, key: string | undefined, flags: BrowseFlags) => {
       const pkg = await browse(context, handle, flags);
       // quilt3's `meta`: the stored user_meta, null included; `{}` only when there is none.
       const owner = key === undefined ? pkg.header : (await pkg.entry(key)).meta;
@@ -65,8 +72,9 @@ export function registerBrowse(program: Command, context: CliContext): void {
     .description("Summarize a package revision: name, top hash, message, metadata, entries, size.")
     .argument("<handle>", "the package")
     .option("--registry <url>", REGISTRY_HELP)
+    .option("--verify", VERIFY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt show user/dataset:v1")
-    .action(async (handle: string, flags: RegistryFlag) => {
+    .action(async (handle: string, flags: BrowseFlags) => {
       const pkg = await browse(context, handle, flags);
       const { entries, bytes } = await pkg.stats();
       const meta = pkg.header.get("user_meta");

@@ -1,4 +1,5 @@
 import { ObjectCache } from "../../cache/index.js";
+import { join } from "node:path";
 import { parsePyJson } from "../../json/index.js";
 import { UsageError } from "../../errors/index.js";
 import { Package, py, type PyMeta } from "../../package/index.js";
@@ -19,12 +20,19 @@ export function registryOf(context: CliContext, flags: RegistryFlag): Promise<Re
   return openRegistry(registryUrl(context, flags), { remotes: context.remotes });
 }
 
-/** Open the package a handle names; the handle's own registry wins over `--registry`. */
-export async function browse(context: CliContext, handle: string, flags: RegistryFlag): Promise<Package> {
+/**
+ * Open the package a handle names; the handle's own registry wins over `--registry`. Lazy when
+ * a browse index exists (`--verify` checks the top hash first anyway); indexes built here are
+ * kept in `$QUILT_HOME/cache/index`.
+ */
+export async function browse(context: CliContext, handle: string, flags: RegistryFlag & { verify?: boolean }): Promise<Package> {
   const pkg = await Package.browse(handle, {
     registry: registryUrl(context, flags),
     remotes: context.remotes,
     signal: context.signal,
+    indexCacheDir: join(context.config.home, "cache", "index"),
+    verify: flags.verify === true,
+    onWarning: (message) => context.output.warn(`Warning: ${message}`),
     ...(context.config.tmpDir === undefined ? {} : { tmpDir: context.config.tmpDir }),
     cache: new ObjectCache(context.config.cacheDir),
   });
