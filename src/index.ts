@@ -12,6 +12,7 @@ export type {
   EntryInput,
   ForceMatchOptions,
   InstallOptions,
+  InstallResult,
   InstalledState,
   LsItem,
   LsResult,
@@ -50,4 +51,5 @@ export {
 } from "./manifest/index.js";
 export { hashFile, HashPool, chunkSize } from "./hash/index.js";
 export { StatCacheRun, type StatCacheOptions, type StatCacheStats } from "./cache/index.js";
+export { ObjectCache, LINK_MODES, type LinkMode, type ObjectCacheOptions, type CachedObject, type CacheTotals, type PruneResult, type PlaceStats } from "./cache/index.js";
 export { parsePhysicalKey, formatPhysicalKey, LocalStorage, type PhysicalKey, type Storage } from "./storage/index.js";

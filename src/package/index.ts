@@ -26,3 +26,4 @@ export type {
 } from "./builder.js";
 export { STATE_DIR, readInstalledState, type InstalledState } from "./installed.js";
 export type { InstallOptionsOf as InstallOptions, CompareOptionsOf as CompareOptions, ForceMatchOptionsOf as ForceMatchOptions } from "./package.js";
+export type { InstallResultOf as InstallResult } from "./package.js";

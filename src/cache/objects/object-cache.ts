@@ -128,6 +128,13 @@ export class ObjectCache {
     return bytes ?? readVerified(entry, read, options);
   }
 
+  /** Records a use of the object (prune removes the least recently used first). */
+  async touch(hash: EntryHash): Promise<void> {
+    const path = this.pathOf(hash);
+    const st = path === undefined ? undefined : await statOf(path);
+    if (path !== undefined && st !== undefined) await touch(path, st, this.now());
+  }
+
   /** Removes the object of this hash; false when the cache did not hold it. */
   async remove(hash: EntryHash): Promise<boolean> {
     const path = this.pathOf(hash);

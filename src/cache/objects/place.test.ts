@@ -103,6 +103,15 @@ describe("installing from the object cache", () => {
     expect(await s.cache.lookup(s.entries[0] as ManifestEntry)).toBeDefined();
   });
 
+  it("copies out of the cache count as a use of the object for prune", async () => {
+    const s = await setup();
+    await installWith(s, await dirs.fresh("warm"), "hardlink");
+    const before = statSync(objectOf(s, "img/1.bin")).atimeMs;
+    const later = new ObjectCache(s.cache.dir, { now: () => Date.now() + 3_600_000 });
+    await installWith({ ...s, cache: later }, await dirs.fresh("copy"), "copy");
+    expect(statSync(objectOf(s, "img/1.bin")).atimeMs).toBeGreaterThan(before + 3_000_000);
+  });
+
   it("auto without clones does not fill the cache (it would only double the disk used)", async () => {
     if (await reflinkWorks()) return;
     const s = await setup();

@@ -139,6 +139,7 @@ export class CachePlacer implements FilePlacer {
       if (corrupt) await this.cache.remove(target.entry.hash);
       return false;
     }
+    await this.cache.touch(target.entry.hash);
     this.stats.copy++;
     return true;
   }
