@@ -62,7 +62,10 @@ export class OpLog {
       const body = serialize(op);
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32LE(body.length);
-      if (!this.spill.write(head) || !this.spill.write(body)) await once(this.spill, "drain");
+      // Both writes, always: `a() || b()` would skip the body whenever the head filled the buffer.
+      const headFits = this.spill.write(head);
+      const bodyFits = this.spill.write(body);
+      if (!headFits || !bodyFits) await once(this.spill, "drain");
     }
     this.spilled += this.memory.length;
     this.memory = [];

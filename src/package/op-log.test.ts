@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { OpLog } from "./op-log.js";
+import type { KeyOp } from "./ops.js";
+
+describe("OpLog", () => {
+  it("replays every operation after spilling to disk, many write buffers' worth", async () => {
+    const log = new OpLog(undefined, 1000);
+    const ops: KeyOp[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const op: KeyOp = { op: "delete", logicalKey: `folder/${"x".repeat(i % 50)}/file-${i}.bin` };
+      ops.push(op);
+      await log.append(op);
+    }
+    const replayed: KeyOp[] = [];
+    for await (const op of log.replay()) replayed.push(op);
+    await log.dispose();
+    expect(replayed).toEqual(ops);
+  });
+});
