@@ -7,7 +7,7 @@
  * seed's `bucket` and `otherbucket`. The val2017/ source is an S3 prefix of another bucket in both.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -55,7 +55,8 @@ const variants: Variant[] = [
 const H = /[0-9a-f]{64}/;
 
 describe("the seed's workspace transcript", () => {
-  it.concurrent.each(variants)("runs against a $kind registry", async ({ kind, where }) => {
+  // About 25 runs of the CLI each: ~30 s on an idle machine, several times that on a loaded one.
+  it.concurrent.each(variants)("runs against a $kind registry", { timeout: 300_000 }, async ({ kind, where }) => {
     const root = mkdtempSync(join(base, `${kind}-`));
     const ws = join(root, "ws");
     writeTree(ws, { "train2017/1.jpg": "one", "train2017/2.jpg": "two", "train2017/sub/3.jpg": "three", "replacement/1.jpg": "ONE, fixed", "notes.txt": "not added" });
@@ -165,17 +166,43 @@ describe("the seed's workspace transcript", () => {
     expect(expectOk(await quilt("cat", `data/dataset@${v1}`, "train2017/1.jpg", ...reg)).stdout).toBe("ONE, fixed");
     expect(expectOk(await quilt("cat", "data/dataset", "val2017/deep/v2.jpg", ...reg)).stdout).toBe("validation two");
 
-    // Part 2 of the issue: `quilt status` in a folder made by `quilt install`.
-    const installed = join(root, "installed");
-    expectOk(await quilt("install", "data/dataset:v0", "--dest", installed, ...reg));
-    const inInstalled = (...args: string[]): Promise<RunResult> => runQuilt(args, { cwd: installed, env: { ...env, QUILT_HOME: home } });
-    const clean = expectOk(await inInstalled("status"));
-    expect(normalize(clean.stdout)).toBe(`Package: bucket/data/dataset:v0 (${v0.slice(0, 9)})\nData matches manifest\n`);
-    writeFileSync(join(installed, "train2017", "2.jpg"), "changed");
-    writeFileSync(join(installed, "new.txt"), "new");
-    const changed = expectOk(await inInstalled("status"), 1);
-    expect(normalize(changed.stdout)).toBe(`Package: bucket/data/dataset:v0 (${v0.slice(0, 9)})\nAdded (1):\n  new.txt\nModified (1):\n  train2017/2.jpg\n`);
-    expect(expectOk(await inInstalled("status", "--json"), 1).json()).toMatchObject({ kind: "installed", topHash: v0, tag: "v0", state: "changed", added: ["new.txt"], modified: ["train2017/2.jpg"], deleted: [] });
+    // The two extras below split between the variants: each costs a few commands, and the machine may be slow.
+    if (kind === "s3") await packagesAsSources();
+    else await installedStatus();
+
+    /** Packages as sources: another workspace takes v0 under base/ and the newest revision under latest/. */
+    async function packagesAsSources(): Promise<void> {
+      const ws2 = join(root, "ws2");
+      mkdirSync(ws2);
+      const derived = (...args: string[]): Promise<RunResult> => runQuilt(args, { cwd: ws2, env: { ...env, QUILT_HOME: home } });
+      expectOk(await derived("init", "data/derived", "--registry", registry));
+      const handle = (hash: string): string => (kind === "s3" ? `s3://bucket/data/dataset@${hash.slice(0, 10)}` : `data/dataset@${hash.slice(0, 10)}`);
+      const added = expectOk(await derived("add", "base/", "data/dataset:v0"));
+      expect(normalize(added.stdout)).toBe(`Adding package ${handle(v0)} to bucket/data/derived as base/...\n`);
+      const newest = kind === "s3" ? `s3://${bucket}/data/dataset@${v1.slice(0, 8)}` : `data/dataset@${v1.slice(0, 8)}`;
+      expectOk(await derived("add", "latest/", newest));
+      expectOk(await derived("add", "base/", "data/dataset:v0"), 4); // every key collides
+      expect(normalize(expectOk(await derived("status")).stdout)).toBe(
+        `PackageBuilder: bucket/data/derived (pre-manifest)\n\nData:\n  base/      ->  ${handle(v0)}\n  latest/    ->  ${handle(v1)}\n`,
+      );
+      expectOk(await derived("push", "-t", "v1", "--json"));
+      expect(expectOk(await derived("cat", "data/derived:v1", "latest/train2017/1.jpg", ...reg)).stdout).toBe("ONE, fixed");
+      expect(expectOk(await derived("cat", "data/derived:v1", "base/train2017/1.jpg", ...reg)).stdout).toBe("one");
+    }
+
+    /** Part 2 of the issue: `quilt status` in a folder made by `quilt install`. */
+    async function installedStatus(): Promise<void> {
+      const installed = join(root, "installed");
+      expectOk(await quilt("install", "data/dataset:v0", "--dest", installed, ...reg));
+      const inInstalled = (...args: string[]): Promise<RunResult> => runQuilt(args, { cwd: installed, env: { ...env, QUILT_HOME: home } });
+      const clean = expectOk(await inInstalled("status"));
+      expect(normalize(clean.stdout)).toBe(`Package: bucket/data/dataset:v0 (${v0.slice(0, 9)})\nData matches manifest\n`);
+      writeFileSync(join(installed, "train2017", "2.jpg"), "changed");
+      writeFileSync(join(installed, "new.txt"), "new");
+      const changed = expectOk(await inInstalled("status"), 1);
+      expect(normalize(changed.stdout)).toBe(`Package: bucket/data/dataset:v0 (${v0.slice(0, 9)})\nAdded (1):\n  new.txt\nModified (1):\n  train2017/2.jpg\n`);
+      expect(expectOk(await inInstalled("status", "--json"), 1).json()).toMatchObject({ kind: "installed", topHash: v0, tag: "v0", state: "changed", added: ["new.txt"], modified: ["train2017/2.jpg"], deleted: [] });
+    }
   });
 
   it.concurrent("refuses colliding adds and moves (seed message) unless --overwrite; rm, set-meta, mv; clear errors outside a workspace", async () => {

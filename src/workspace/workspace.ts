@@ -80,6 +80,8 @@ export interface PushManifestCall {
   readonly force?: boolean;
   readonly dedupe?: boolean;
   readonly allowLocalFiles?: boolean;
+  /** quilt3's `workflow`: an id of the registry's `.quilt/workflows/config.yml`, `null` for none; absent: its default. */
+  readonly workflow?: string | null;
   /** Told once the local-files check has passed, as the build starts (the CLI's "Building manifest..."). */
   readonly onBuilding?: () => void;
 }
@@ -295,6 +297,8 @@ export class Workspace {
           ...(options.force ? { force: true } : {}),
           ...(options.dedupe ? { dedupe: true } : {}),
           ...(options.allowLocalFiles ? { allowLocalFiles: true } : {}),
+          ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
+          remotes: this.options.remotes,
           ...this.signalOption(),
         });
         const done = { topHash: result.topHash, revision: pushed.revision, message };

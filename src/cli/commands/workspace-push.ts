@@ -183,6 +183,7 @@ interface PushManifestFlags {
   force?: boolean;
   dedupe?: boolean;
   forceAllowLocalFiles?: boolean;
+  workflow?: string;
 }
 
 function registerPushManifest(program: Command, context: CliContext): void {
@@ -194,6 +195,7 @@ function registerPushManifest(program: Command, context: CliContext): void {
     .option("--force", "replace latest even if it moved to a revision this workspace does not descend from")
     .option("--dedupe", "write nothing if the new revision already is latest")
     .option("--force-allow-local-files", "register entries that still point at local files (not pushed with push-data)")
+    .option("--workflow <id>", "validate with this workflow of the registry's .quilt/workflows/config.yml ('' for none; default: its default_workflow)")
     .addHelpText(
       "after",
       "\nExample:\n  $ quilt push-manifest -t v0\n  Building manifest...\n  Tophash: 82111d74b46893c539e816a1119891362049b7a744dd1e188b58751a8ec58b73\n" +
@@ -214,6 +216,7 @@ async function pushManifest(context: CliContext, workspace: Workspace, flags: Pu
     force: flags.force === true,
     dedupe: flags.dedupe === true,
     allowLocalFiles: flags.forceAllowLocalFiles === true,
+    ...workflowOf(flags),
     onBuilding: () => quiet || context.output.text("Building manifest..."),
   });
   if (quiet) {
@@ -236,12 +239,16 @@ interface OneShotFlags {
   dir?: string;
   registry?: string;
   meta?: string;
-  workflow?: string;
+}
+
+/** As quilt3's `--workflow`: '' means none, absent the registry's default. */
+function workflowOf(flags: { workflow?: string }): { workflow?: string | null } {
+  return flags.workflow === undefined ? {} : { workflow: flags.workflow === "" ? null : flags.workflow };
 }
 
 /** `quilt push` inside a workspace: push-data, then push-manifest. */
 export async function pushWorkspace(context: CliContext, flags: PushDataFlags & PushManifestFlags & OneShotFlags): Promise<void> {
-  const given: Record<keyof OneShotFlags, unknown> = { dir: flags.dir, registry: flags.registry, meta: flags.meta, workflow: flags.workflow };
+  const given: Record<keyof OneShotFlags, unknown> = { dir: flags.dir, registry: flags.registry, meta: flags.meta };
   const stray = Object.entries(given).filter(([, value]) => value !== undefined).map(([flag]) => flag);
   if (stray.length > 0) {
     throw new UsageError("USAGE", `quilt push without NAME pushes the workspace; --${stray.join(", --")} belong to quilt push NAME --dir DIR.`, {
@@ -258,6 +265,7 @@ export async function pushWorkspace(context: CliContext, flags: PushDataFlags & 
       message: flags.message ?? null,
       force: flags.force === true,
       dedupe: flags.dedupe === true,
+      ...workflowOf(flags),
     });
     context.output.data({ ...result, data });
     return;
