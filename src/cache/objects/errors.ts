@@ -48,3 +48,9 @@ export function badMaxSize(value: number): UsageError {
     hint: "Give a size such as 10G, 500M or 0 (empties the cache).",
   });
 }
+
+export function notCacheable(entry: { logicalKey: string; hash: { type: string } }): UsageError {
+  return new UsageError("CACHE_HASH_TYPE", `${JSON.stringify(entry.logicalKey)} has a ${entry.hash.type} hash, which does not key the object cache.`, {
+    hint: "Only sha2-256-chunked and SHA256 hashes are cached (a CRC64NVME checksum is too easy to forge); check `cache.accepts(hash)` first.",
+  });
+}

@@ -122,6 +122,7 @@ describe("ObjectCache.getBytes", () => {
     expect((await cache.getBytes(entry, read)).toString()).toBe("crc");
     expect(reads()).toBe(2);
     expect(await filesUnder(cache.dir)).toEqual([]);
+    expect((await rejectionOf(() => cache.fetch(entry, read))).code).toBe("CACHE_HASH_TYPE");
   });
 
   it("still serves verified bytes when the cache cannot be written", async () => {

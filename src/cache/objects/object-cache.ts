@@ -12,9 +12,10 @@
  */
 import { chmod, readFile } from "node:fs/promises";
 import { hashFile, hashTypeOf, verifyBytes, type EntryHash } from "../../hash/index.js";
+import { QuiltError } from "../../errors/index.js";
 import { hashMismatch } from "../../transfer/errors.js";
 import type { EntryRef, ReadEntry } from "../../transfer/types.js";
-import { cacheReadFailed, errnoOf, isCacheWriteFailure } from "./errors.js";
+import { cacheReadFailed, errnoOf, isCacheWriteFailure, notCacheable } from "./errors.js";
 import { removeFile, statOf, touch } from "./files.js";
 import { objectKeyOf, objectPath } from "./layout.js";
 import { isVerified, markVerified } from "./memo.js";
@@ -77,11 +78,9 @@ export class ObjectCache {
     if (st === undefined) return undefined;
     if (!st.isFile() || st.size !== BigInt(entry.size)) return void (await removeFile(path));
     if (!isVerified(path, st)) {
-      const type = hashTypeOf(entry.hash.type);
-      const r = await hashFile(path, { types: [type], ...(signal === undefined ? {} : { signal }) }).catch((error: unknown) => {
-        throw cacheReadFailed(path, error);
-      });
-      if (r.size !== entry.size || r.hashes[type] !== entry.hash.value) return void (await removeFile(path));
+      const intact = await this.hashMatches(path, entry, signal);
+      if (intact === undefined) return undefined; // pruned meanwhile
+      if (!intact) return void (await removeFile(path));
       markVerified(path, st);
     }
     // Objects are read-only; one made writable (by hand) is sealed again before anything links to it.
@@ -97,7 +96,7 @@ export class ObjectCache {
    */
   async fetch(entry: EntryRef, read: ReadEntry, options: FetchOptions = {}): Promise<CacheHit> {
     const path = this.pathOf(entry.hash);
-    if (path === undefined) throw new TypeError(`${entry.hash.type} hashes are not cached`);
+    if (path === undefined) throw notCacheable(entry);
     const found = await this.lookup(entry, options.signal);
     if (found !== undefined) return { path: found, fetched: false };
     await this.once(path, () => this.fill(path, entry, read, options).then(() => undefined));
@@ -159,6 +158,19 @@ export class ObjectCache {
   /** Removes the least recently used objects until the cache holds at most `maxBytes`. */
   prune(maxBytes: number, options: PruneOptions = {}): Promise<PruneResult> {
     return pruneObjects(this.dir, maxBytes, this.now(), options);
+  }
+
+  /** Whether the file has the entry's hash; undefined when it vanished while being read. */
+  private async hashMatches(path: string, entry: Pick<EntryRef, "hash" | "size">, signal: AbortSignal | undefined): Promise<boolean | undefined> {
+    const type = hashTypeOf(entry.hash.type);
+    try {
+      const r = await hashFile(path, { types: [type], ...(signal === undefined ? {} : { signal }) });
+      return r.size === entry.size && r.hashes[type] === entry.hash.value;
+    } catch (error) {
+      if (error instanceof QuiltError && error.kind === "interrupted") throw error;
+      if ((await statOf(path)) === undefined) return undefined;
+      throw cacheReadFailed(path, error);
+    }
   }
 
   /** The bytes of the cached copy, hashed in memory; undefined (and deleted) when missing or corrupt. */

@@ -111,11 +111,11 @@ export function registerFiles(program: Command, context: CliContext): void {
 /** "; from the object cache: 3 cloned, 1 copied", or nothing when it gave no file. */
 function fromCache(stats: PlaceStats | undefined): string {
   if (stats === undefined) return "";
-  const parts = [
+  const parts = ([
     [stats.reflink, "cloned"],
     [stats.hardlink, "hard-linked (read-only)"],
     [stats.copy, "copied"],
-  ].filter(([n]) => (n as number) > 0);
+  ] as const).filter(([n]) => n > 0);
   return parts.length === 0 ? "" : `; from the object cache: ${parts.map(([n, what]) => `${n} ${what}`).join(", ")}`;
 }
 
