@@ -1,0 +1,2 @@
+export { compileFilter, type EntryFilter } from "./expr.js";
+export { compileGlob, globMatcher } from "./glob.js";
