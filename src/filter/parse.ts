@@ -24,7 +24,8 @@ export type Node =
   | { readonly kind: "call"; readonly name: "startswith" | "endswith"; readonly args: readonly [Node, Node] }
   | { readonly kind: "glob"; readonly subject: Node; readonly regexp: RegExp };
 
-const ROOTS: Record<string, PathRoot> = { meta: "meta", key: "key", logical_key: "key", size: "size" };
+// A Map, not an object literal, so `constructor` or `__proto__` is not taken for a name.
+const ROOTS = new Map<string, PathRoot>([["meta", "meta"], ["key", "key"], ["logical_key", "key"], ["size", "size"]]);
 const COMPARE_OPS = new Set(["==", "!=", "<", "<=", ">", ">="]);
 const FUNCTIONS = new Set(["startswith", "endswith", "glob"]);
 
@@ -106,7 +107,7 @@ class Parser {
     if (t.text === "true" || t.text === "false") return { kind: "literal", value: t.text === "true" };
     if (t.text === "null" || t.text === "None") return { kind: "literal", value: null };
     if (FUNCTIONS.has(t.text) && this.accept("(")) return this.parseCall(t);
-    const root = ROOTS[t.text];
+    const root = ROOTS.get(t.text);
     if (root === undefined) throw this.fail(`unknown name ${JSON.stringify(t.text)} (use meta.${t.text} for metadata)`, t.pos);
     return { kind: "path", root, segments: this.parseSegments() };
   }
