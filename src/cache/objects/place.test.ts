@@ -2,10 +2,11 @@
  * Installs out of the object cache. The clone (reflink) cases run where the temp folder's filesystem
  * clones: run `TMPDIR=<a Btrfs or XFS-with-reflink mount> npx vitest run src/cache/objects` to cover them.
  */
+import { spawnSync } from "node:child_process";
 import { constants, existsSync, statSync } from "node:fs";
-import { chmod, copyFile, mkdtemp, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, chown, copyFile, mkdtemp, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { rejectionOf } from "../../../test/helpers/expect.js";
 import type { ManifestEntry } from "../../manifest/index.js";
@@ -71,6 +72,30 @@ describe("installing from the object cache", () => {
       expect(statSync(join(two, key)).mode & 0o222).toBe(0); // no write bit: an editor must chmod first
       expect(await readFile(join(two, key), "utf8")).toBe(TREE[key]);
     }
+  });
+
+  it("hardlink: writing to an installed file fails for its owner (root is exempt, so the test runs as nobody)", async () => {
+    const s = await setup();
+    const dest = await dirs.fresh("ro");
+    await installWith(s, dest, "hardlink");
+    const label = join(dest, "labels/a.json");
+    const write = `require("fs").writeFileSync(${JSON.stringify(label)}, "edited")`;
+    let result: { status: number | null; stderr: string };
+    if (process.getuid?.() === 0) {
+      await chmod(dirs.base(), 0o755); // let nobody reach the file
+      await chmod(dest, 0o755);
+      await chmod(dirname(label), 0o755);
+      await chown(label, 65534, 65534); // nobody owns the shared inode, still 0444
+      result = spawnSync(process.execPath, ["-e", write], { uid: 65534, gid: 65534, encoding: "utf8" });
+      // The control: nobody reaches and reads the file, so the refusal is the file's mode.
+      const read = spawnSync(process.execPath, ["-e", `require("fs").readFileSync(${JSON.stringify(label)})`], { uid: 65534, gid: 65534 });
+      expect(read.status).toBe(0);
+    } else {
+      result = spawnSync(process.execPath, ["-e", write], { encoding: "utf8" });
+    }
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("EACCES");
+    expect(await readFile(objectOf(s, "labels/a.json"), "utf8")).toBe(TREE["labels/a.json"]);
   });
 
   it("hardlink: an edit forced through a link is detected; the cache fetches the object again", async () => {
