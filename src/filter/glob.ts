@@ -31,23 +31,33 @@ function translate(s: State): string {
   let out = "";
   while (s.i < s.pattern.length) {
     const c = s.pattern[s.i] ?? "";
-    if (c === "*") out += star(s);
-    else if (c === "?") (out += "[^/]", s.i++);
-    else if (c === "[") out += charClass(s);
-    else if (c === "{") out += braces(s);
-    else if (s.depth > 0 && (c === "," || c === "}")) return out; // the caller's alternative ends
-    else (out += escape(c), s.i++);
+    if (s.depth > 0 && (c === "," || c === "}")) return out; // the caller's alternative ends
+    out += piece(s, c);
   }
   return out;
 }
 
+function piece(s: State, c: string): string {
+  if (c === "*") return star(s);
+  if (c === "[") return charClass(s);
+  if (c === "{") return braces(s);
+  s.i++;
+  return c === "?" ? "[^/]" : escape(c);
+}
+
 function star(s: State): string {
   const p = s.pattern;
-  if (p[s.i + 1] !== "*") return (s.i++, "[^/]*");
+  if (p[s.i + 1] !== "*") {
+    s.i++;
+    return "[^/]*";
+  }
   const atStart = s.i === 0 || p[s.i - 1] === "/";
   s.i += 2;
   // `**/` is zero or more whole folders, so `**/x` also matches a top-level `x`.
-  if (atStart && p[s.i] === "/") return (s.i++, "(?:[^/]*/)*");
+  if (atStart && p[s.i] === "/") {
+    s.i++;
+    return "(?:[^/]*/)*";
+  }
   return ".*";
 }
 

@@ -1,2 +1,3 @@
 export { compileFilter, type EntryFilter } from "./expr.js";
 export { compileGlob, globMatcher } from "./glob.js";
+export { entrySelector } from "./select.js";

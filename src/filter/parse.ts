@@ -82,7 +82,10 @@ class Parser {
     let length = 1;
     if (t.kind === "op" && COMPARE_OPS.has(t.text)) op = t.text as CompareOp;
     else if (t.kind === "ident" && t.text === "in") op = "in";
-    else if (t.kind === "ident" && t.text === "not" && next?.kind === "ident" && next.text === "in") (op = "not in", (length = 2));
+    else if (t.kind === "ident" && t.text === "not" && next?.kind === "ident" && next.text === "in") {
+      op = "not in";
+      length = 2;
+    }
     if (op !== undefined && consume) this.index += length;
     return op;
   }

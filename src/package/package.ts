@@ -82,6 +82,11 @@ export interface InstallOptionsOf {
   readonly link?: LinkMode;
   /** The object cache for this install: default the package's (`BrowseOptions.cache`); false: none. */
   readonly cache?: ObjectCache | false;
+  /**
+   * Only the entries it accepts (src/filter: compileFilter, globMatcher), tested as they stream.
+   * Not recorded in `.quiltkit/installed.json`, whose format stays as it is.
+   */
+  readonly filter?: (entry: ManifestEntry) => boolean;
 }
 
 /** What an install did; `cache` tells how files came out of the object cache, when one was used. */
@@ -296,7 +301,7 @@ export class Package {
    */
   async install(dest: string, options: InstallOptionsOf = {}): Promise<InstallResultOf> {
     const placer = this.placerFor(options);
-    const result = await install(() => this.entries(signalOf(options)), dest, {
+    const result = await install(() => only(this.entries(signalOf(options)), options.filter), dest, {
       ...(placer === undefined ? {} : { placer }),
       readEntry: (entry, signal) => this.readEntry(entry, signal),
       // A folder may be given as `train/`; the install plan takes the logical key `train`.
@@ -496,6 +501,10 @@ function statCacheOf(options: { statCache?: StatCacheChoice }): { statCache?: St
 
 /** What transfers read of an entry. */
 type ManifestEntryRef = Parameters<Package["readEntry"]>[0];
+
+async function* only(entries: AsyncIterable<ManifestEntry>, accept?: (entry: ManifestEntry) => boolean): AsyncGenerator<ManifestEntry> {
+  for await (const entry of entries) if (accept === undefined || accept(entry)) yield entry;
+}
 
 async function* once<T>(item: T): AsyncGenerator<T> {
   yield await Promise.resolve(item);

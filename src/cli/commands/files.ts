@@ -8,12 +8,15 @@ import type { Package } from "../../package/index.js";
 import type { CliContext } from "../context.js";
 import { createProgress } from "../progress.js";
 import { parseHandle } from "../../registry/handle.js";
+import { entrySelector } from "../../filter/index.js";
 import { browse, REGISTRY_HELP, type RegistryFlag } from "./common.js";
 import { REVISION_DIFF_HELP, reportRevisionDiff } from "./diff-revisions.js";
 
 /** Commands that read or write a local folder: install (copy), diff, verify, force-match. */
 export function registerFiles(program: Command, context: CliContext): void {
-  const installAction = async (handle: string, dest: string, flags: RegistryFlag & { path?: string; concurrency?: string; link?: LinkMode }) => {
+  const installAction = async (handle: string, dest: string, flags: RegistryFlag & SelectFlags & { path?: string; concurrency?: string; link?: LinkMode }) => {
+    // Parsed before anything is fetched, so a bad --filter or --glob fails fast.
+    const filter = entrySelector({ globs: flags.glob, ...(flags.filter === undefined ? {} : { expression: flags.filter }) });
     const pkg = await browse(context, handle, flags);
     // A Quilt+ URI may name the folder itself: quilt+s3://bucket#package=a/b&path=train/
     const path = flags.path ?? parseHandle(handle).path;
@@ -27,6 +30,7 @@ export function registerFiles(program: Command, context: CliContext): void {
       signal: context.signal,
       onProgress: (p) => progress.update({ files: p.files + p.skipped, bytes: p.bytes }),
       ...(path === undefined ? {} : { path }),
+      ...(filter === undefined ? {} : { filter }),
       ...(flags.link === undefined ? {} : { link: flags.link }),
       concurrency: flags.concurrency === undefined ? context.config.transferConcurrency : positiveInt(flags.concurrency, "--concurrency"),
     });
@@ -42,10 +46,12 @@ export function registerFiles(program: Command, context: CliContext): void {
     .requiredOption("--dest <dir>", "the folder to install into")
     .option("--path <prefix>", "only this folder (or file) of the package")
     .option("--concurrency <n>", "files transferred at once (default 16, or QUILT_TRANSFER_CONCURRENCY)")
+    .option("--glob <pattern>", GLOB_HELP, collect, [])
+    .option("--filter <expr>", FILTER_HELP)
     .addOption(linkOption())
     .option("--registry <url>", REGISTRY_HELP)
-    .addHelpText("after", "\nExamples:\n  $ quilt install user/dataset:v1 --dest ./dataset --path train/\n  $ quilt install user/dataset:v1 --dest ./readonly-copy --link hardlink")
-    .action((handle: string, flags: RegistryFlag & { dest: string; path?: string; concurrency?: string; link?: LinkMode }) => installAction(handle, flags.dest, flags));
+    .addHelpText("after", "\nExamples:\n  $ quilt install user/dataset:v1 --dest ./dataset --path train/\n  $ quilt install user/dataset:v1 --dest ./csv --glob '**/*.csv' --filter 'meta.split == \"train\" and size > 0'\n  $ quilt install user/dataset:v1 --dest ./readonly-copy --link hardlink")
+    .action((handle: string, flags: RegistryFlag & SelectFlags & { dest: string; path?: string; concurrency?: string; link?: LinkMode }) => installAction(handle, flags.dest, flags));
 
   program
     .command("copy")
@@ -53,10 +59,12 @@ export function registerFiles(program: Command, context: CliContext): void {
     .argument("<handle>", "the package")
     .requiredOption("--to <dir>", "the folder to copy into")
     .option("--path <prefix>", "only this folder (or file) of the package")
+    .option("--glob <pattern>", GLOB_HELP, collect, [])
+    .option("--filter <expr>", FILTER_HELP)
     .addOption(linkOption())
     .option("--registry <url>", REGISTRY_HELP)
     .addHelpText("after", "\nExample:\n  $ quilt copy user/dataset:v1 --to /my/path/to/data")
-    .action((handle: string, flags: RegistryFlag & { to: string; path?: string; link?: LinkMode }) => installAction(handle, flags.to, flags));
+    .action((handle: string, flags: RegistryFlag & SelectFlags & { to: string; path?: string; link?: LinkMode }) => installAction(handle, flags.to, flags));
 
   program
     .command("diff")
@@ -106,6 +114,15 @@ export function registerFiles(program: Command, context: CliContext): void {
       const result = await pkg.forceMatch(dir, { signal: context.signal });
       printChanges(context, dir, result.changes, false);
     });
+}
+
+/** `--glob` (repeatable: any matches) and `--filter` (src/filter), applied to entries as they stream. */
+type SelectFlags = { glob?: string[]; filter?: string };
+const GLOB_HELP = "only logical keys matching this glob (repeatable: any of them): * ? [abc] [!a] {a,b}, ** for any depth";
+const FILTER_HELP = "only entries for which this holds, e.g. 'meta.split == \"train\" and size > 0' (meta.a.b, meta[\"k\"], key, size; == != < <= > >= in; and or not; startswith, endswith, glob)";
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** "; from the object cache: 3 cloned, 1 copied", or nothing when it gave no file. */
