@@ -166,6 +166,7 @@ describe("lazy browse on a local registry", () => {
 
   it("a package without a sidecar (pushed by quilt3): read whole once, then lazy from the local cache", async () => {
     const f = await pushed();
+    const sidecar = await readFile(f.storage.pathOf(f.sidecar));
     await f.storage.delete(f.sidecar);
     const size = (await stat(f.storage.pathOf(f.manifestKey))).size;
 
@@ -175,6 +176,8 @@ describe("lazy browse on a local registry", () => {
     expect(f.counter.bytesOf(f.manifestKey)).toBeGreaterThanOrEqual(size);
     const expected = await answers(first);
     await first.close();
+    // The same index push would have written: same bytes, same identity of the manifest.
+    expect(await readFile(join(f.cache, "v1", `${f.topHash}.qkbi`))).toEqual(sidecar);
 
     f.counter.reset();
     const second = await browse(f, { cache: true });
