@@ -8,6 +8,7 @@ import type { Registry } from "../registry/registry.js";
 import { isLocalRegistry, openRegistry, remotesOf } from "./registries.js";
 import { loadConfig } from "../config/index.js";
 import { readPhysical } from "./read-physical.js";
+import { readResumable } from "../transfer/ranged-read.js";
 import type { Remotes } from "../storage/index.js";
 import type { StatCacheOptions } from "../cache/index.js";
 import { CachePlacer, cacheEntries, servesFromCache, uncacheEntries, type CacheEntriesResult, type CacheTotals, type LinkMode, type ObjectCache, type PlaceStats } from "../cache/objects/index.js";
@@ -157,12 +158,15 @@ export class Package {
         : await openRegistry(requireRegistry(handle.registry), { remotes });
     const request = { name: handle.name, ...pick(handle.tag ?? options.tag, "tag"), ...pick(handle.hash ?? options.hash, "hash") };
     const topHash = await registry.resolve(request);
+    const manifestKey = registry.manifestKey(topHash);
     const access = await ManifestAccess.open(registry, topHash, {
       ...(options.indexCacheDir === undefined ? {} : { indexCacheDir: options.indexCacheDir }),
       ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
       ...(options.verify === undefined ? {} : { verify: options.verify }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
       ...signalOf(options),
+      // Resumed where it broke off, at the version whose top hash is checked (the pass pins it).
+      readWhole: (versionId, signal) => readResumable(registry.storage, manifestKey, { ...(signal === undefined ? {} : { signal }), ...(versionId === undefined ? {} : { versionId }) }),
     });
     return new Package(handle.name, registry, topHash, access.header, access, options.pool, remotes, options.cache);
   }
