@@ -1,4 +1,4 @@
-// Stat cache benchmark: `quilt hash`, `quilt verify` and the installed-folder status of an
+// Stat cache benchmark: `quilt hash`, `quilt verify` and `quilt status` (installed folder) of an
 // unchanged folder of N small files (default 100,000 of 1 KiB), first run (cache empty) against
 // second run (cache full), and after touching one file. Runs the built CLI: `npm run build` first.
 //   node bench/stat-cache.mjs [N] [bytesPerFile]      (prints one JSON line per run, then a table)
@@ -42,16 +42,11 @@ async function quilt(label, args, env = {}) {
   return r;
 }
 
-/** installedFolderStatus through the library (the `quilt status` command is wired by the CLI's owner). */
+/** `quilt status` run inside the installed folder. */
 async function status(label, dest) {
-  const script = `import { installedFolderStatus } from ${JSON.stringify(join(ROOT, "dist/workspace/installed-status.js"))};
-const s = await installedFolderStatus(${JSON.stringify(dest)});
-console.log(JSON.stringify({ matches: s.matches, counts: s.counts, hits: s.statCache?.hits }));`;
-  const file = join(work, "status.mjs");
-  writeFileSync(file, script);
-  const { command, args, env } = withIo(process.execPath, [file], { ...process.env, QUILT_HOME: home });
-  const r = await measure(command, args, { env });
-  const row = { label, seconds: round(r.seconds), cpuSeconds: round(r.cpuSeconds), peakRssMiB: round(r.peakRssMiB), readMiB: round(r.rcharBytes / 2 ** 20), out: r.stdout.slice(0, 120) };
+  const { command, args, env } = withIo(process.execPath, [CLI, "status"], { ...process.env, QUILT_HOME: home });
+  const r = await measure(command, args, { env, cwd: dest });
+  const row = { label, seconds: round(r.seconds), cpuSeconds: round(r.cpuSeconds), peakRssMiB: round(r.peakRssMiB), readMiB: round(r.rcharBytes / 2 ** 20), out: r.stdout.replace(/\n/g, " / ").slice(0, 120) };
   rows.push(row);
   console.log(JSON.stringify(row));
 }
@@ -75,8 +70,8 @@ try {
   const dest = join(work, "installed");
   await quilt("install (setup)", ["install", "bench/statcache", "--dest", dest, "--registry", registry]);
   await racy();
-  await status("status of the installed folder, first", dest);
-  await status("status, second", dest);
+  await status("quilt status (installed folder), first", dest);
+  await status("quilt status, second", dest);
   console.log("\n| run | wall s | CPU s | peak RSS MiB | read MiB |\n|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.label} | ${r.seconds} | ${r.cpuSeconds} | ${r.peakRssMiB} | ${r.readMiB} |`);
 } finally {
