@@ -23,6 +23,7 @@ import { formatPhysicalKey, parsePhysicalKey, type S3PhysicalKey } from "../stor
 import { hashMissing, type HashEntriesOptions } from "./hash-entries.js";
 import { pushEntryToLocalRegistry, type DataOutcome, type PushedEntry } from "./push-local.js";
 import { pushAllToS3 } from "./push-s3.js";
+import { forEachBounded } from "../transfer/bounded.js";
 import { Registry } from "../registry/registry.js";
 import { Package } from "./package.js";
 import { writeIndexAfterPush } from "./lazy-push.js";
@@ -183,6 +184,8 @@ export class PackageBuilder {
   private readonly dirMeta = new Map<string, PyValue>();
   private readonly prefixDeletes = new Map<string, number>();
   private readonly ops: OpLog;
+  /** Entries before every operation, in tree-walk order (setBase). */
+  private base: (() => AsyncIterable<PendingEntry>) | undefined;
   private workDir: string | undefined;
   private builds = 0;
   /** Top hashes this builder descends from, per package name (quilt3's parent tracking, PR #5180). */
@@ -302,11 +305,18 @@ export class PackageBuilder {
   }
 
   /**
-   * Entries known to be valid, recorded as they are (no path is read, no key re-checked): a
-   * builder's state saved by `pendingEntries` and loaded again, e.g. by a workspace.
+   * Start from entries known to be valid and already in tree-walk order (a builder's state saved
+   * from `pendingEntries`, e.g. by a workspace): they are merged with the operations at each
+   * resolve, never sorted or held in memory. `entries` is called for every pass, so it must open
+   * the entries afresh each time. Only before any other change.
    */
-  async loadEntries(entries: AsyncIterable<PendingEntry>): Promise<this> {
-    for await (const entry of entries) await this.ops.append({ op: "put", entry });
+  setBase(entries: () => AsyncIterable<PendingEntry>): this {
+    if (this.ops.size > 0 || this.base !== undefined) {
+      throw new UsageError("BUILDER_BASE_LATE", "setBase must come first, before any other change to the builder.", {
+        hint: "Create the builder, call setBase, then add, set or delete.",
+      });
+    }
+    this.base = entries;
     this.changed();
     return this;
   }
@@ -498,6 +508,7 @@ export class PackageBuilder {
   async *pendingEntries(signal?: AbortSignal): AsyncGenerator<PendingEntry> {
     yield* resolveEntries(this.ops.replay(), {
       prefixDeletes: this.prefixDeletes,
+      ...(this.base === undefined ? {} : { base: this.base() }),
       ...(this.options.tmpDir === undefined ? {} : { tmpDir: this.options.tmpDir }),
       ...(signal === undefined ? {} : { signal }),
     });
@@ -616,11 +627,17 @@ export class PackageBuilder {
   /** Local registries: hash on all cores first, then copy each file in (link-or-copy, never overwriting). */
   private async pushDataToFolder(options: PushDataOptions, record: (pushed: PushedEntry, before: PendingEntry) => Promise<void>): Promise<void> {
     const entries = hashMissing(this.entriesToPush(options), this.hashOptions(options));
-    for await (const entry of entries) {
-      const pushed = await pushEntryToLocalRegistry(entry, options.registry, dataPrefix(options), this.options.remotes);
-      // Hashed here, so never "before.hash === undefined" for a referenced entry that needs no update.
-      await record(pushed, pushed.outcome === "referenced" ? pushed.entry : entry);
-    }
+    const prefix = dataPrefix(options);
+    let queue = Promise.resolve();
+    // A few files at once: each is a stat, a copy, a hash check and a link, mostly waiting on the disk.
+    await forEachBounded(entries, LOCAL_PUSH_CONCURRENCY, options.signal, `pushing data to ${options.registry.url}/${prefix}`, (entry) =>
+      Promise.resolve(async () => {
+        const pushed = await pushEntryToLocalRegistry(entry, options.registry, prefix, this.options.remotes);
+        // Hashed here, so never "before.hash === undefined" for a referenced entry that needs no update.
+        queue = queue.then(() => record(pushed, pushed.outcome === "referenced" ? pushed.entry : entry));
+        await queue;
+      }),
+    );
   }
 
   /**
@@ -779,6 +796,7 @@ export class PackageBuilder {
 }
 
 const CONTENT_LINES = 50;
+const LOCAL_PUSH_CONCURRENCY = 8;
 
 export interface MoveOptions {
   /** Replace entries already at the target keys (default: refuse with MOVE_COLLISION). */

@@ -1,5 +1,5 @@
 import { serialize, deserialize } from "node:v8";
-import { ConflictError, UsageError } from "../errors/index.js";
+import { ConflictError, IntegrityError, UsageError } from "../errors/index.js";
 import { compareLogicalKeys, externalSort } from "../sort/index.js";
 import { pyRepr } from "../manifest/index.js";
 import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
@@ -14,6 +14,11 @@ export interface ResolveOptions {
   readonly signal?: AbortSignal;
   /** Sequence numbers at which a whole folder was deleted (or moved away): prefix → last seq. */
   readonly prefixDeletes: ReadonlyMap<string, number>;
+  /**
+   * Entries that were there before every operation (a saved state, in tree-walk order): merged with
+   * the sorted operations in one pass instead of being sorted again, so they cost no sort memory.
+   */
+  readonly base?: AsyncIterable<PendingEntry>;
 }
 
 /**
@@ -35,18 +40,64 @@ export async function* resolveEntries(ops: AsyncIterable<KeyOp>, options: Resolv
     ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
+  const groups = options.base === undefined ? groupByKey(sorted) : withBase(groupByKey(sorted), options.base);
+  for await (const group of groups) {
+    const entry = fold(group, options.prefixDeletes);
+    if (entry) yield entry;
+  }
+}
+
+/** The sorted operations, one array per logical key (call order within it). */
+async function* groupByKey(sorted: AsyncIterable<Sequenced>): AsyncGenerator<Sequenced[]> {
   let group: Sequenced[] = [];
   for await (const record of sorted) {
     if (group.length > 0 && keyOf((group[0] as Sequenced).op) !== keyOf(record.op)) {
-      const entry = fold(group, options.prefixDeletes);
-      if (entry) yield entry;
+      yield group;
       group = [];
     }
     group.push(record);
   }
-  if (group.length > 0) {
-    const entry = fold(group, options.prefixDeletes);
-    if (entry) yield entry;
+  if (group.length > 0) yield group;
+}
+
+/**
+ * Merge-join of the base entries with the operations' groups, both in tree-walk order: a base entry
+ * becomes a `put` before every operation (sequence -1), so folder deletes wipe it and later
+ * operations apply on top of it.
+ */
+async function* withBase(groups: AsyncIterable<Sequenced[]>, base: AsyncIterable<PendingEntry>): AsyncGenerator<Sequenced[]> {
+  const entries = base[Symbol.asyncIterator]();
+  const asGroup = (entry: PendingEntry): Sequenced[] => [{ seq: -1, op: { op: "put", entry } }];
+  let previous: string | undefined;
+  // The merge is only right for a base in strictly increasing tree-walk order: checked as it is read.
+  const advance = async (): Promise<IteratorResult<PendingEntry>> => {
+    const result = await entries.next();
+    if (result.done !== true) {
+      if (previous !== undefined && compareLogicalKeys(previous, result.value.logicalKey) >= 0) {
+        throw new IntegrityError("BASE_UNSORTED", `The base entries are not in tree-walk order: ${pyRepr(result.value.logicalKey)} comes after ${pyRepr(previous)}.`, {
+          hint: "A saved builder state was edited or damaged; rebuild it from its sources.",
+        });
+      }
+      previous = result.value.logicalKey;
+    }
+    return result;
+  };
+  let next = await advance();
+  try {
+    for await (const group of groups) {
+      const key = keyOf((group[0] as Sequenced).op);
+      while (next.done !== true && compareLogicalKeys(next.value.logicalKey, key) < 0) {
+        yield asGroup(next.value);
+        next = await advance();
+      }
+      if (next.done !== true && next.value.logicalKey === key) {
+        yield [...asGroup(next.value), ...group];
+        next = await advance();
+      } else yield group;
+    }
+    for (; next.done !== true; next = await advance()) yield asGroup(next.value);
+  } finally {
+    await entries.return?.();
   }
 }
 

@@ -28,6 +28,11 @@ export interface StagedContent {
   readonly entries: AsyncIterable<PendingEntry>;
 }
 
+export interface StagedReader extends StagedContent {
+  /** Close the file when the entries are not read to their end. */
+  close(): Promise<void>;
+}
+
 export interface StagedTotals {
   readonly entries: number;
   readonly bytes: number;
@@ -75,7 +80,7 @@ function withoutMessage(header: PyObject): PyObject {
 }
 
 /** Read the staged file: header and folders at once, entries as a stream (read when iterated). */
-export async function readStaged(path: string): Promise<StagedContent> {
+export async function readStaged(path: string): Promise<StagedReader> {
   const lines = createInterface({ input: createReadStream(path, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })[Symbol.asyncIterator]();
   const next = async (): Promise<string | undefined> => {
     const result = await lines.next();
@@ -100,7 +105,7 @@ export async function readStaged(path: string): Promise<StagedContent> {
       await lines.return?.();
     }
   }
-  return { header, dirs, entries: entries() };
+  return { header, dirs, entries: entries(), close: async () => void (await lines.return?.()) };
 }
 
 function checkFormat(line: string | undefined, path: string): void {

@@ -5,7 +5,7 @@
  * then the state pointing at it), all under the workspace lock. Entries stream through the
  * builder's operation log and external sort, so no command holds the workspace in memory.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConflictError, NotFoundError } from "../errors/index.js";
 import type { HashPool } from "../hash/index.js";
@@ -28,6 +28,7 @@ import { readStaged, writeStaged, type StagedTotals } from "./staged.js";
 import { addLine, capLines, moveLines, removeLines, type SourceLine } from "./source-lines.js";
 import { newState, readState, stagedFileName, writeState, type WorkspaceState } from "./state.js";
 import { displayName, type InitTarget } from "./target.js";
+import { INSTALLED_FILE } from "./locate.js";
 
 export interface WorkspaceOptions {
   readonly remotes: Remotes;
@@ -109,6 +110,11 @@ export class Workspace {
       if (existing !== undefined) {
         throw new ConflictError("WORKSPACE_EXISTS", `${root} is already a workspace for ${existing.name} in ${existing.registry}.`, {
           hint: "Work on it with `quilt status`, `quilt add` ...; to start over, delete its .quiltkit folder.",
+        });
+      }
+      if (await stat(join(stateDir, INSTALLED_FILE)).catch(() => undefined)) {
+        throw new ConflictError("WORKSPACE_IN_INSTALLED", `${root} is a folder made by \`quilt install\`; it cannot be a workspace too.`, {
+          hint: "Run `quilt init` in another folder, and add this package there with `quilt add ./ NS/NAME:TAG`.",
         });
       }
       const state = newState(target.name, target.registry);
@@ -344,8 +350,13 @@ export class Workspace {
     });
   }
 
+  /** Run `fn` holding the workspace lock; spill files a crashed command left in `.quiltkit/tmp` go first. */
   private locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withLock(join(this.stateDir, "lock"), fn, {
+    const run = async (): Promise<T> => {
+      await rm(join(this.stateDir, "tmp"), { recursive: true, force: true });
+      return fn();
+    };
+    return withLock(join(this.stateDir, "lock"), run, {
       timeoutMs: this.options.lockTimeoutMs ?? 10_000,
       ...this.signalOption(),
     });
@@ -364,10 +375,13 @@ export class Workspace {
     });
     try {
       if (state.generation > 0) {
-        const staged = await readStaged(join(this.stateDir, stagedFileName(state.generation)));
+        const path = join(this.stateDir, stagedFileName(state.generation));
+        const staged = await readStaged(path);
         for (const [key, value] of staged.header) builder.header.set(key, value);
         for (const dir of staged.dirs) builder.setDirMeta(dir.logicalKey, py(dir.meta));
-        await builder.loadEntries(staged.entries);
+        // The staged entries are sorted already: the builder merges them at each pass, from the file.
+        await staged.close();
+        builder.setBase(() => stagedEntries(path));
       }
       for (const parent of state.parents) builder.addParent(state.name, parent);
       return await fn(builder);
@@ -435,6 +449,10 @@ export type AddSource =
 function lineKey(logical: string, folder: boolean): string {
   if (logical === "") return "./";
   return folder ? `${logical.replace(/\/+$/, "")}/` : logical;
+}
+
+async function* stagedEntries(path: string): AsyncGenerator<PendingEntry> {
+  yield* (await readStaged(path)).entries;
 }
 
 async function* manifestEntries(path: string): AsyncGenerator<PendingEntry> {
