@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark, Quiltkit beside quilt3 in the same run. Reports ratios
 // (quilt3 / ours: above 1 means we are faster or smaller), peak memory and bytes read; never a
 // lone time. Each bench's quilt3 half is optional: without quilt3 it says so and goes on.
-// Usage: npm run bench [-- NAME...]      names: tophash, hash, browse (default: all three)
+// Usage: npm run bench [-- NAME...]      names: tophash, hash, browse, s3 (default: all four)
 //        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,3000000)
+//        BENCH_S3_CASES=small npm run bench -- s3              (default small,big)
+// The s3 bench also writes its raw figures to bench/results/latest.json (under "s3").
 import { execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -116,7 +118,56 @@ const BENCHES = {
     if (typeof r.quilt3 !== "string" || !r.quilt3.startsWith("not")) return lines;
     return [...lines, `  quilt3: ${r.quilt3}`];
   },
+
+  s3: async () => {
+    const { run } = await import("./s3.mjs");
+    const env = process.env.BENCH_S3_CASES;
+    const r = await run(env ? { cases: env.split(",") } : {});
+    saveResults("s3", r);
+    const hasQuilt3 = typeof r.quilt3 === "string" && /^\d/.test(r.quilt3);
+    const lines = [
+      `s3: push and install against ${r.server} on 127.0.0.1 (posix backend, versioning on), quilt3 ${r.quilt3}; ` +
+        `files in flight: ours ${r.concurrency.quiltkit}, quilt3 ${r.concurrency.quilt3} threads`,
+    ];
+    const st = r.startup;
+    lines.push(
+      `  start-up alone: ours \`quilt --help\` ${fmt(st.quiltkit.seconds)} s wall, ${fmt(st.quiltkit.cpuSeconds)} CPU-s, ${fmt(st.quiltkit.treePeakRssMiB, 0)} MiB` +
+        (st.quilt3 ? `; quilt3 \`import quilt3\` ${fmt(st.quilt3.seconds)} s wall, ${fmt(st.quilt3.cpuSeconds)} CPU-s, ${fmt(st.quilt3.treePeakRssMiB, 0)} MiB` : ""),
+    );
+    for (const c of r.results) {
+      const size = c.fileBytes >= MiB ? `${fmt(c.fileBytes / MiB, 0)} MiB` : `${fmt(c.fileBytes / 1024, 0)} KiB`;
+      lines.push("", `  ${c.case}: ${c.files.toLocaleString("en")} files of ${size} (${fmt(c.bytes / MiB, 1)} MiB)` + (c.sameTopHash === undefined ? "" : `; same top hash from both: ${c.sameTopHash}`));
+      const rows = [["step", "tool", "wall s", "files/s", "MB/s", "CPU s", "server CPU s", "peak RSS MiB (tree)", "load"]];
+      for (const op of ["push", "install"]) {
+        for (const side of ["quiltkit", "quilt3"]) {
+          const m = c[op][side];
+          if (!m) continue;
+          rows.push([op, side, fmt(m.seconds), fmt(m.filesPerSecond, m.filesPerSecond < 10 ? 2 : 0), fmt(m.MBps, 1), fmt(m.cpuSeconds), fmt(m.serverCpuSeconds), fmt(m.treePeakRssMiB, 0), fmt(m.loadAverage, 1)]);
+        }
+        const q = c[op].ratio;
+        if (q) rows.push([op, "quilt3 / ours", x(q.wall), x(q.wall), x(q.wall), x(q.cpu), x(q.serverCpu), x(q.memory), ""]);
+      }
+      lines.push(...table(rows));
+    }
+    if (!hasQuilt3) lines.push(`  quilt3: ${r.quilt3}`);
+    return lines;
+  },
 };
+
+/** Raw figures of a bench into bench/results/latest.json, beside those of the other benches. */
+function saveResults(name, result) {
+  const dir = fileURLToPath(new URL("./results", import.meta.url));
+  const file = join(dir, "latest.json");
+  let all = {};
+  try {
+    all = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    // first run
+  }
+  all[name] = { at: new Date().toISOString(), code: HEAD_AT_START, distBuiltAt: new Date(builtAt).toISOString(), ...result };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, JSON.stringify(all, null, 2) + "\n");
+}
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);
 for (const name of wanted) {
@@ -146,7 +197,8 @@ function gitHead() {
   }
 }
 const builtAt = distBuiltAt();
-console.log(`code: git ${gitHead()}, dist built ${new Date(builtAt).toISOString()}`);
+const HEAD_AT_START = gitHead();
+console.log(`code: git ${HEAD_AT_START}, dist built ${new Date(builtAt).toISOString()}`);
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, ` +
     `load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, ${new Date().toISOString()}`,
@@ -156,5 +208,10 @@ for (const name of wanted) {
   for (const line of await BENCHES[name]()) if (line) console.log(line);
 }
 if (distBuiltAt() !== builtAt) {
-  console.log(`\nWARNING: dist/ was rebuilt during this run (now ${new Date(distBuiltAt()).toISOString()}): results mix two builds.`);
+  const others = wanted.filter((n) => n !== "s3");
+  console.log(
+    others.length === 0
+      ? `\nNote: dist/ was rebuilt during this run (now ${new Date(distBuiltAt()).toISOString()}); the s3 bench ran on a copy taken at its start, so its results are from one build.`
+      : `\nWARNING: dist/ was rebuilt during this run (now ${new Date(distBuiltAt()).toISOString()}): results of ${others.join(", ")} mix two builds (s3 ran on a copy of dist/ taken at its start).`,
+  );
 }
