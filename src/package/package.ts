@@ -414,7 +414,7 @@ export class Package {
       readEntry: (entry, signal) => this.readEntry(entry, signal),
       dryRun: options.dryRun ?? false,
       ...this.poolOption(),
-      ...statCacheOf(options),
+      ...statCacheOf(options, options.dryRun === true),
       ...(options.onChange === undefined ? {} : { onChange: options.onChange }),
       ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
       ...signalOf(options),
@@ -499,8 +499,10 @@ function pick<K extends string>(value: string | undefined, key: K): Partial<Reco
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
-function statCacheOf(options: { statCache?: StatCacheChoice }): { statCache?: StatCacheOptions } {
-  return options.statCache === false ? {} : { statCache: options.statCache ?? {} };
+/** `readOnly`: a dry run uses the cache but leaves even `.quiltkit/` as it was. */
+function statCacheOf(options: { statCache?: StatCacheChoice }, readOnly = false): { statCache?: StatCacheOptions } {
+  if (options.statCache === false) return {};
+  return { statCache: { ...options.statCache, ...(readOnly ? { readOnly } : {}) } };
 }
 
 /** What transfers read of an entry. */
