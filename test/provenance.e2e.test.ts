@@ -101,6 +101,22 @@ describe.each(TARGETS)("quilt push --provenance on $label", (target) => {
     expectJsonError(digest, 2, "IMAGE_DIGEST_INVALID");
   });
 
+  it("inside a package workspace, quilt push --provenance records the workspace's git state", async () => {
+    const wsName = `${name}-workspace`;
+    const env = { ...target.env, QUILT_IMAGE_DIGEST: DIGEST };
+    const inWorkspace = (args: string[]): Promise<RunResult> => runQuilt(args, { env, cwd: workspace });
+    expectOk(await inWorkspace(["init", wsName, "--registry", target.registry]));
+    expectOk(await inWorkspace(["set-meta", ".", '{"run": 2}']));
+    expectOk(await inWorkspace(["add", "data/"]));
+    const pushed = expectOk(await inWorkspace(["push", "--provenance", "-m", "workspace run"]));
+    expect(pushed.stdout).toContain(`Provenance: git ${commit.slice(0, 12)} on exp/run-1`);
+    const recorded = expectOk(await q(["meta", wsName, "--json"])).json<{ run: number; provenance: { git: { commit: string }; container: { digest: string } } }>();
+    expect(recorded.run).toBe(2);
+    expect(recorded.provenance.git.commit).toBe(commit);
+    expect(recorded.provenance.container.digest).toBe(DIGEST);
+    rmSync(join(workspace, ".quiltkit"), { recursive: true, force: true });
+  });
+
   it("without --provenance the image settings are ignored and nothing is added", async () => {
     expectOk(await q(["push", name, "--dir", workspace, "--meta", '{"plain": true}', "--json"], { QUILT_IMAGE_DIGEST: DIGEST }));
     expect(await meta()).toEqual({ plain: true });

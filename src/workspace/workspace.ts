@@ -9,6 +9,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConflictError, NotFoundError } from "../errors/index.js";
 import type { HashPool } from "../hash/index.js";
+import type { PyValue } from "../json/index.js";
 import { readManifestRecords } from "../manifest/index.js";
 import {
   PackageBuilder,
@@ -196,6 +197,14 @@ export class Workspace {
         if (!(await this.hasEntryUnder(target))) throw nothingAt(target);
         builder.setDirMeta(target, meta);
       } else await builder.setEntryMeta(target, meta);
+      return {};
+    });
+  }
+
+  /** Replace the package metadata with `fn` of its current value (e.g. to record provenance). */
+  async updatePackageMeta(fn: (current: PyValue | undefined) => Promise<MetaInput>): Promise<void> {
+    await this.edit(async (builder) => {
+      await builder.setMeta(await fn(builder.header.get("user_meta")));
       return {};
     });
   }

@@ -5,9 +5,11 @@
  */
 import type { Command } from "commander";
 import { EXIT_CODES, UsageError } from "../../errors/index.js";
+import { py } from "../../package/index.js";
 import { validateTag } from "../../registry/names.js";
 import { displayName, displaySource, formatLines, installedFolderStatus, locate, type PushDataReport, type PushLine, type Workspace, type WorkspaceStatus } from "../../workspace/index.js";
 import type { CliContext } from "../context.js";
+import { metaWithProvenance, type ProvenanceFlags } from "./provenance.js";
 import { createProgress } from "../progress.js";
 import { openWorkspace } from "./workspace.js";
 
@@ -247,7 +249,7 @@ function workflowOf(flags: { workflow?: string }): { workflow?: string | null } 
 }
 
 /** `quilt push` inside a workspace: push-data, then push-manifest. */
-export async function pushWorkspace(context: CliContext, flags: PushDataFlags & PushManifestFlags & OneShotFlags): Promise<void> {
+export async function pushWorkspace(context: CliContext, flags: PushDataFlags & PushManifestFlags & OneShotFlags & ProvenanceFlags): Promise<void> {
   const given: Record<keyof OneShotFlags, unknown> = { dir: flags.dir, registry: flags.registry, meta: flags.meta };
   const stray = Object.entries(given).filter(([, value]) => value !== undefined).map(([flag]) => flag);
   if (stray.length > 0) {
@@ -257,6 +259,11 @@ export async function pushWorkspace(context: CliContext, flags: PushDataFlags & 
   }
   const workspace = await openWorkspace(context);
   if (flags.tag !== undefined) validateTag(flags.tag);
+  // "Store entire workspace": the git commit, remote, branch and dirtiness of the workspace folder,
+  // and the container image, join the package metadata before anything is pushed.
+  if (flags.provenance === true) {
+    await workspace.updatePackageMeta(async (current) => py((await metaWithProvenance(context, workspace.root, current, flags)) ?? new Map()));
+  }
   const data = await pushData(context, workspace, { ...(flags.prefix === undefined ? {} : { prefix: flags.prefix }) });
   if (context.output.json) {
     // One JSON document for the whole push: the manifest's result with the data's beside it.
