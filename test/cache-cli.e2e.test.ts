@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
 import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy.js";
 import { writeTree } from "./helpers/tree.js";
+import { awsEnvOf } from "./helpers/s3-server.js";
 
 const s3 = inject("s3");
 const name = `cache-cli-${randomBytes(4).toString("hex")}/data`;
@@ -43,10 +44,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(s3.endpoint, { rate: 0 });
   env = {
     QUILT_HOME: join(root, "home"),
-    AWS_ENDPOINT_URL_S3: proxy.endpoint,
-    AWS_REGION: s3.region,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...awsEnvOf(s3, proxy.endpoint),
   };
   writeTree(join(root, "data"), FILES);
   expectOk(await runQuilt(["push", name, "--dir", join(root, "data"), "--registry", registry, "-m", "cached", "--json"], { env }));

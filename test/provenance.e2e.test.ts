@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
 import { writeTree } from "./helpers/tree.js";
+import { awsEnvOf } from "./helpers/s3-server.js";
 
 const s3 = inject("s3");
 const root = mkdtempSync(join(tmpdir(), "quiltkit-provenance-e2e-"));
@@ -21,7 +22,7 @@ const TARGETS = [
   {
     label: "versitygw",
     registry: `s3://${s3.bucket}`,
-    env: { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: s3.region, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    env: awsEnvOf(s3),
   },
 ];
 

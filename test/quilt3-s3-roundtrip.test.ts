@@ -36,9 +36,8 @@ import { Remotes } from "../src/storage/index.js";
 import { describeRun, runQuilt } from "./helpers/cli.js";
 import { collect } from "./helpers/expect.js";
 import {
-  QUILT3_SETUP_HINT,
+  needQuilt3 as needQuilt3For,
   QUILT3_VERSION,
-  quilt3Available,
   runQuilt3Driver,
   type Quilt3DriverEntry,
   type Quilt3DriverInstall,
@@ -120,18 +119,7 @@ afterAll(async () => {
   if (work !== "") rmSync(work, { recursive: true, force: true });
 });
 
-let warned = false;
-/** quilt3, or: skip (locally, with a warning) / fail (CI) with the reason it is missing. */
-function needQuilt3(ctx: TestContext): void {
-  const reason = quilt3Available();
-  if (reason === undefined) return;
-  if (process.env.CI) throw new Error(`quilt3 is required on CI but ${reason}. ${QUILT3_SETUP_HINT}`);
-  if (!warned) {
-    warned = true;
-    process.stderr.write(`quilt3-s3-roundtrip: skipped, quilt3 not available: ${reason}. ${QUILT3_SETUP_HINT}\n`);
-  }
-  ctx.skip(`quilt3 not available: ${reason}. ${QUILT3_SETUP_HINT}`);
-}
+const needQuilt3 = (ctx: TestContext): void => needQuilt3For(ctx, "quilt3-s3-roundtrip");
 
 function theRemotes(): Remotes {
   if (remotes === undefined) throw new Error("beforeAll did not run");

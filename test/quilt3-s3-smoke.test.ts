@@ -17,9 +17,8 @@ import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } f
 import { hashFile } from "../src/hash/index.js";
 import { dumpsCompact, parsePyJson } from "../src/json/index.js";
 import {
-  QUILT3_SETUP_HINT,
+  needQuilt3 as needQuilt3For,
   QUILT3_VERSION,
-  quilt3Available,
   runQuilt3Driver,
   type Quilt3DriverInstall,
   type Quilt3DriverList,
@@ -74,18 +73,7 @@ afterAll(() => {
   if (work !== "") rmSync(work, { recursive: true, force: true });
 });
 
-let warned = false;
-/** quilt3, or: skip (locally, with a warning) / fail (CI) with the reason it is missing. */
-function needQuilt3(ctx: TestContext): void {
-  const reason = quilt3Available();
-  if (reason === undefined) return;
-  if (process.env.CI) throw new Error(`quilt3 is required on CI but ${reason}. ${QUILT3_SETUP_HINT}`);
-  if (!warned) {
-    warned = true;
-    process.stderr.write(`quilt3-s3-smoke: skipped, quilt3 not available: ${reason}. ${QUILT3_SETUP_HINT}\n`);
-  }
-  ctx.skip(`quilt3 not available: ${reason}. ${QUILT3_SETUP_HINT}`);
-}
+const needQuilt3 = (ctx: TestContext): void => needQuilt3For(ctx, "quilt3-s3-smoke");
 
 /** The package the first test pushed (later tests build on it). */
 function thePush(): Quilt3DriverPackage {

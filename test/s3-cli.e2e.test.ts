@@ -10,14 +10,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
 import { filesUnder, writeTree } from "./helpers/tree.js";
+import { awsEnvOf } from "./helpers/s3-server.js";
 
 const s3 = inject("s3");
-const env = {
-  AWS_ENDPOINT_URL_S3: s3.endpoint,
-  AWS_REGION: s3.region,
-  AWS_ACCESS_KEY_ID: s3.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-};
+const env = awsEnvOf(s3);
 const quilt = (args: string[]): Promise<RunResult> => runQuilt(args, { env });
 const name = `cli-${randomBytes(4).toString("hex")}/data`;
 const registry = `s3://${s3.bucket}`;

@@ -15,7 +15,7 @@ import { Package, PackageBuilder, openRegistry } from "../src/package/index.js";
 import { parsePhysicalKey, Remotes } from "../src/storage/index.js";
 import { createVersionedBucket, S3Storage } from "../src/storage/s3/index.js";
 import { CLI } from "./helpers/cli.js";
-import { clientOptionsOf } from "./helpers/s3-server.js";
+import { awsEnvOf, clientOptionsOf } from "./helpers/s3-server.js";
 
 const s3 = inject("s3");
 const remotes = new Remotes(clientOptionsOf(s3));
@@ -97,10 +97,7 @@ describe("Ctrl-C during a push to S3", () => {
       env: {
         PATH: process.env.PATH ?? "",
         QUILT_HOME: join(root, "home"),
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        AWS_REGION: s3.region,
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        ...awsEnvOf(s3),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -14,7 +14,7 @@ import { Package } from "../src/package/index.js";
 import { openRegistry } from "../src/package/registries.js";
 import { Remotes } from "../src/storage/index.js";
 import { expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
-import { clientOptionsOf } from "./helpers/s3-server.js";
+import { awsEnvOf, clientOptionsOf } from "./helpers/s3-server.js";
 import { writeTree } from "./helpers/tree.js";
 
 const s3 = inject("s3");
@@ -36,7 +36,7 @@ const TARGETS: Target[] = [
   {
     label: "versitygw",
     registry: `s3://${s3.bucket}`,
-    env: { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: s3.region, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    env: awsEnvOf(s3),
   },
 ];
 

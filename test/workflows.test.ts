@@ -22,7 +22,7 @@ import { createVersionedBucket } from "../src/storage/s3/index.js";
 import { WorkflowConfigError, WorkflowValidationError } from "../src/workflows/index.js";
 import { describeRun, runQuilt } from "./helpers/cli.js";
 import { QUILT3_DRIVER, QUILT3_SETUP_HINT, quilt3Available, quilt3Python } from "./helpers/quilt3.js";
-import { clientOptionsOf } from "./helpers/s3-server.js";
+import { awsEnvOf, clientOptionsOf } from "./helpers/s3-server.js";
 
 const s3 = inject("s3");
 const DRAFT_07 = "http://json-schema.org/draft-07/schema#";
@@ -166,7 +166,7 @@ async function quilt3Push(request: Quilt3Push, withS3 = false): Promise<Quilt3An
     AWS_SHARED_CREDENTIALS_FILE: join(home, "none"),
     AWS_EC2_METADATA_DISABLED: "true",
     ...(withS3
-      ? { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: s3.region, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }
+      ? awsEnvOf(s3)
       : {}),
   };
   const input = {

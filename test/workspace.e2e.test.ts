@@ -13,16 +13,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createVersionedBucket, S3Storage } from "../src/storage/s3/index.js";
 import { describeRun, expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
-import { clientOptionsOf } from "./helpers/s3-server.js";
+import { awsEnvOf, clientOptionsOf } from "./helpers/s3-server.js";
 import { writeTree } from "./helpers/tree.js";
 
 const s3 = inject("s3");
-const env = {
-  AWS_ENDPOINT_URL_S3: s3.endpoint,
-  AWS_REGION: s3.region,
-  AWS_ACCESS_KEY_ID: s3.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-};
+const env = awsEnvOf(s3);
 const run = randomBytes(3).toString("hex");
 const other = `qk-ws-other-${run}`;
 const base = mkdtempSync(join(tmpdir(), "quiltkit-ws-e2e-"));

@@ -196,3 +196,19 @@ export async function runQuilt3Driver<T = unknown>(s3: S3TestEndpoint | undefine
     await rm(home, { recursive: true, force: true });
   }
 }
+
+const warnedFor = new Set<string>();
+/**
+ * quilt3, or: skip the test (locally, with one warning per file `label`) / fail it (on CI) with the
+ * reason it is missing: the cross-implementation tests must run on CI.
+ */
+export function needQuilt3(ctx: { skip: (note?: string) => void }, label: string): void {
+  const reason = quilt3Available();
+  if (reason === undefined) return;
+  if (process.env.CI) throw new Error(`quilt3 is required on CI but ${reason}. ${QUILT3_SETUP_HINT}`);
+  if (!warnedFor.has(label)) {
+    warnedFor.add(label);
+    process.stderr.write(`${label}: skipped, quilt3 not available: ${reason}. ${QUILT3_SETUP_HINT}\n`);
+  }
+  ctx.skip(`quilt3 not available: ${reason}. ${QUILT3_SETUP_HINT}`);
+}

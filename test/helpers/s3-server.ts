@@ -165,3 +165,8 @@ export async function startS3Server(options: StartOptions = {}): Promise<S3TestS
 
   return { ...s3, commandLine, stop: cleanup };
 }
+
+/** The standard AWS variables that point the `quilt` CLI (or any AWS client) at a test endpoint. */
+export function awsEnvOf(s3: S3TestEndpoint, endpoint: string = s3.endpoint): Record<string, string> {
+  return { AWS_ENDPOINT_URL_S3: endpoint, AWS_REGION: s3.region, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+}
