@@ -271,6 +271,8 @@ describe("workflows on a local registry", () => {
     expect(refused.message).toContain(`Package entries failed validation: entry "c.bin" /1/size must be <= 1000`);
     expect(existsSync(join(root, ".quilt/named_packages"))).toBe(false);
     expect(existsSync(join(root, ".quilt/packages"))).toBe(false);
+    // The library's push checks before copying: no data under the package's folder either.
+    expect(existsSync(join(root, "misc/bad"))).toBe(false);
 
     needQuilt3(ctx);
     const theirs = await quilt3Push({

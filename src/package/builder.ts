@@ -35,7 +35,7 @@ import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
 import { resolveEntries } from "./resolve.js";
 import { localFile, needRemotes, s3Object, s3Prefix, toPhysicalKey, type S3Source } from "./sources.js";
 import { walkDir, type WalkOptions } from "./walk-dir.js";
-import { applyWorkflow, type WorkflowRequest } from "../workflows/index.js";
+import { applyWorkflow, checkWorkflow, type WorkflowRequest } from "../workflows/index.js";
 
 /** Metadata as given by a caller: a `PyValue` (dicts as `Map`) is kept as is, plain JS is converted. */
 export type MetaInput = unknown;
@@ -686,6 +686,9 @@ export class PackageBuilder {
 
   /** `pushData` then `pushManifest`, in that order (the seed's `push_data_and_manifest`). */
   async push(options: PushManifestOptions & Omit<PushDataOptions, "signal">): Promise<PushManifestResult & { data: PushDataResult }> {
+    // A push the workflow refuses must copy no data either (quilt3 validates first): check before.
+    validatePackageName(options.name);
+    await checkWorkflow(this.header, { ...options, entries: () => this.pendingEntries(options.signal) });
     const data = await this.pushData(options);
     return { ...(await this.pushManifest(options)), data };
   }
