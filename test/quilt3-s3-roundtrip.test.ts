@@ -22,7 +22,7 @@
  * (with a warning naming the script) and FAIL when `CI` is set, as in quilt3-s3-smoke.test.ts.
  * The CLI tests need dist/ (`npm run build`).
  */
-import { createCipheriv, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +47,7 @@ import {
 } from "./helpers/quilt3.js";
 import { clientOptionsOf } from "./helpers/s3-server.js";
 import { filesUnder, writeTree } from "./helpers/tree.js";
+import { deterministicBytes } from "./helpers/bytes.js";
 
 const s3 = inject("s3");
 const REGISTRY = `s3://${s3.bucket}`;
@@ -64,13 +65,6 @@ const NAME_D = `${NS}/same-top-hash`;
 const MIB = 1024 * 1024;
 const OVER_8MIB = "big/over-8mib.bin";
 const EXACTLY_8MIB = "big/exactly-8mib.bin";
-
-/** `size` pseudo-random bytes, the same every run: AES-128-CTR over zeros with a key from `seed`. */
-function deterministicBytes(size: number, seed: string): Buffer {
-  const key = Buffer.alloc(16);
-  key.write(seed);
-  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
 
 const FILES: Record<string, string | Buffer> = {
   "README.md": "# quilt3 ⇄ quiltkit round trip\n",

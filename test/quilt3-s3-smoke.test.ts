@@ -9,7 +9,7 @@
  * virtualenv. Without a usable quilt3 these tests are skipped locally (with a warning naming the
  * script), and FAIL when `CI` is set, as in quilt3-interop.test.ts.
  */
-import { createCipheriv, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,7 @@ import {
   type Quilt3DriverVerify,
 } from "./helpers/quilt3.js";
 import { filesUnder, writeTree } from "./helpers/tree.js";
+import { deterministicBytes } from "./helpers/bytes.js";
 
 const s3 = inject("s3");
 const registry = `s3://${s3.bucket}`;
@@ -35,13 +36,6 @@ const name = `quilt3-smoke/p${randomBytes(4).toString("hex")}`;
 const MIB = 1024 * 1024;
 /** Over 8 MiB: quilt3 uploads it in three parts (8 MiB, 8 MiB, 4097 bytes). */
 const BIG_SIZE = 16 * MIB + 4097;
-
-/** `size` pseudo-random bytes, the same every run: AES-128-CTR over zeros with a fixed key. */
-function deterministicBytes(size: number, seed: string): Buffer {
-  const key = Buffer.alloc(16);
-  key.write(seed);
-  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
 
 const FILES: Record<string, string | Buffer> = {
   "README.md": "# pushed by quilt3 to versitygw\n",

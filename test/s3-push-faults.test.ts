@@ -9,7 +9,7 @@
  * The last block targets, with one fault each, the loss of a multipart upload's first and last
  * answers: no stray upload is left, and the entry is still pinned to the version written.
  */
-import { createCipheriv, createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -22,6 +22,7 @@ import { parsePhysicalKey, Remotes } from "../src/storage/index.js";
 import { collect } from "./helpers/expect.js";
 import { startFaultProxy, type FaultKind, type FaultOptions, type FaultProxy } from "./helpers/fault-proxy.js";
 import { clientOptionsOf } from "./helpers/s3-server.js";
+import { deterministicBytes } from "./helpers/bytes.js";
 
 const s3 = inject("s3");
 const MiB = 1024 * 1024;
@@ -118,11 +119,7 @@ async function viaProxy(maxAttempts = 8, before?: (command: string) => void): Pr
   return { remotes, uploads };
 }
 
-/** `size` deterministic, non-repeating bytes. */
-function bytes(size: number, seed: string): Buffer {
-  const key = createHash("sha256").update(seed).digest();
-  return createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
+const bytes = deterministicBytes;
 
 /** 40 small files in nested folders (one empty), an id, and two multipart-sized files. */
 function treeFiles(id: string): Map<string, Buffer> {

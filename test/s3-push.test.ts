@@ -5,7 +5,7 @@
  * one read of the data). And Ctrl-C: the CLI stops with exit 130, leaving no multipart upload.
  */
 import { spawn } from "node:child_process";
-import { createCipheriv, createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,6 +16,7 @@ import { parsePhysicalKey, Remotes } from "../src/storage/index.js";
 import { createVersionedBucket, S3Storage } from "../src/storage/s3/index.js";
 import { CLI } from "./helpers/cli.js";
 import { awsEnvOf, clientOptionsOf } from "./helpers/s3-server.js";
+import { deterministicBytes } from "./helpers/bytes.js";
 
 const s3 = inject("s3");
 const remotes = new Remotes(clientOptionsOf(s3));
@@ -32,11 +33,7 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Deterministic bytes: AES-256-CTR of zeros under a key derived from the seed (fast for big sizes). */
-function bytes(size: number, seed: string): Buffer {
-  const key = createHash("sha256").update(seed).digest();
-  return createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
+const bytes = deterministicBytes;
 const chunked = (data: Buffer): string => new ChunkedSha256(data.length).update(data).digest();
 
 describe("push of entries already on S3", () => {

@@ -4,7 +4,7 @@
  * Every chunked value is checked against src/hash computing it from the same bytes. Test data is
  * deterministic (AES-CTR keystream) and lives in temp files removed afterwards.
  */
-import { createCipheriv, createHash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { appendFileSync, truncateSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,6 +16,7 @@ import { chunkedFromChecksum, EMPTY_CHUNKED, parseS3Sha256, partPlan, partSizesM
 import { pooled } from "../src/storage/s3/pool.js";
 import { clientOptionsOf } from "./helpers/s3-server.js";
 import { rejectionOf } from "./helpers/expect.js";
+import { deterministicBytes } from "./helpers/bytes.js";
 
 const MiB = 1024 * 1024;
 const s3 = inject("s3");
@@ -39,11 +40,7 @@ let n = 0;
 /** A fresh key prefix per test: `xfer-<run>/t<n>/`. */
 const fresh = (): string => `xfer-${run}/t${n++}/`;
 
-/** `size` deterministic, non-repeating bytes (so that swapped or repeated parts would show). */
-function bytes(size: number, seed = 1): Buffer {
-  const key = createHash("sha256").update(`seed-${seed}`).digest();
-  return createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
+const bytes = deterministicBytes;
 
 async function fileOf(data: Buffer): Promise<string> {
   const path = join(dir, `f${n++}.bin`);
