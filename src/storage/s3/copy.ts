@@ -102,7 +102,7 @@ async function copyParts(target: S3Target, key: string, from: PinnedSource, limi
         return outcome;
       }),
   });
-  const stored = await storedChecksum(target, key, out, compositeOf(digests));
+  const stored = await storedChecksum(target, key, out, compositeOf(digests), true);
   return uploadResult(key, from.size, stored, stored.ChecksumSHA256, combineParts(digests));
 }
 

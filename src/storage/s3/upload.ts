@@ -48,7 +48,7 @@ async function putWhole(target: S3Target, key: string, file: FileSource, options
     throw conditionalWriteError(error, options, url) ?? transferError(error, options.signal, "upload", url);
   }
   options.onBytes?.(data.length);
-  const stored = await storedChecksum(target, key, out, ours);
+  const stored = await storedChecksum(target, key, out, ours, false);
   // An empty body has no parts: its chunked value is sha256("") itself, not hashed again.
   return uploadResult(key, file.size, stored, stored.ChecksumSHA256, combineParts(file.size === 0 ? [] : [digest]));
 }
@@ -74,7 +74,7 @@ async function putParts(target: S3Target, key: string, file: FileSource, limit: 
       return outcomes;
     },
   });
-  const stored = await storedChecksum(target, key, out, compositeOf(digests));
+  const stored = await storedChecksum(target, key, out, compositeOf(digests), true);
   return uploadResult(key, file.size, stored, stored.ChecksumSHA256, combineParts(digests));
 }
 
@@ -84,9 +84,17 @@ async function putParts(target: S3Target, key: string, file: FileSource, limit: 
  * can answer without them), HeadObject is asked once, and its version is taken only if it holds
  * our checksum (so a physical key is pinned whenever the bucket is versioned).
  */
-export async function storedChecksum(target: S3Target, key: string, out: WriteAnswer, ours: string): Promise<WriteAnswer & { ChecksumSHA256: string }> {
+export async function storedChecksum(
+  target: S3Target,
+  key: string,
+  out: WriteAnswer,
+  ours: string,
+  multipart: boolean,
+): Promise<WriteAnswer & { ChecksumSHA256: string }> {
   let answer: WriteAnswer = out;
-  if (out.ChecksumSHA256 === undefined || versionIdOf(out.VersionId) === undefined) {
+  // Only a retried CompleteMultipartUpload answers without its version; a PutObject without one
+  // is an unversioned bucket, where a HEAD per file would find none either.
+  if (out.ChecksumSHA256 === undefined || (multipart && versionIdOf(out.VersionId) === undefined)) {
     const head = await headObject(target, key, versionIdOf(out.VersionId));
     if (head !== undefined && head.checksumSha256 === ours) {
       answer = { VersionId: out.VersionId ?? head.versionId, ETag: out.ETag ?? head.etag, ChecksumSHA256: ours };
