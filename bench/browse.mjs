@@ -1,190 +1,300 @@
-// Browsing a big package from a local registry: `quilt show` and `quilt ls` (our CLI, a fresh
-// process each) beside quilt3 `Package.browse` + the same question, on the same registry.
-//   node bench/browse.mjs [N...]          (default 1000000 3000000; prints JSON)
-//   import { run } from "./browse.mjs"    (returns it)
-// Run `npm run build` first. Each N gets its own registry in the temp folder:
-//   .quilt/packages/<top hash>              a synthetic N-entry manifest (bench/lib/synthetic.mjs)
-//   .quilt/named_packages/bench/big/latest  the top hash, 64 hex digits, no newline
-// Entries point at S3 keys: no data is read, only the manifest.
+// Browse + `ls` of one folder of a big package, ours beside quilt3, on a local registry and on
+// versitygw (127.0.0.1, posix backend, versioning on), at 1M and 10M entries by default.
+//   node bench/browse.mjs [N...] [--local|--s3]     (prints JSON)     import { run } from "./browse.mjs"
+//   env: BENCH_BROWSE_QUILT3_TIMEOUT (s, default 900), BENCH_BROWSE_QUILT3_MEMORY (bytes, default 16 GiB)
+// Run `npm run build` first. Per N: one synthetic manifest (lib/synthetic.mjs, 1,000 files a folder,
+// entries pointing at S3 keys, so no data is read) named by its real top hash, generated once and
+// deleted at the end (3.45 GB at 10M). Per storage, with no sidecar index at first (as quilt3 pushes):
+//   first    `quilt ls NAME train/00500/`, fresh QUILT_HOME: streams the manifest, checks the top hash,
+//            caches the index in $QUILT_HOME/cache/index
+//   cached   the same command again, same QUILT_HOME: lazy through the cached index
+//   quilt3   Package.browse + the folder's keys + a walk (count, size), one process under a memory
+//            cap and a time limit (lib/browse-quilt3.py); run only when MemAvailable can hold it
+//   sidecar  then the index our push writes is added (writeIndexAfterPush), and with a fresh QUILT_HOME:
+//            `quilt ls` and `quilt show` read it from the registry
+// Every answer is checked against the generator: the folder's 1,000 keys, the count and total size.
 //
-// Measured per child process (bench/lib/measure.mjs): wall time, CPU time (user + system: the
-// figure to trust on a loaded machine), peak RSS, and bytes read. Bytes read is the child's
-// `rchar` minus that of the same interpreter loading the same modules and doing nothing
-// (`quilt --help`, `import quilt3`), so it is what the command itself read: the manifest, once or
-// more. Ours and quilt3's runs alternate, `repeats` times each; the best (lowest) time is kept.
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+// Measured per child (lib/browse-run.mjs, GNU time): wall, CPU (user + system: the figure to trust on
+// a loaded machine), peak RSS. Bytes read: locally the child's rchar (every byte read(2) returned)
+// less what the same interpreter reads to start (`quilt --help`; for quilt3, rchar after `import`).
+// On S3: the bytes versitygw wrote during the step (wchar of /proc/PID/io: response bodies and
+// headers sent to the client), i.e. what crossed the wire to the client. Server CPU is reported too.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync } from "node:fs";
+import { homedir, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { measure, quilt3Available, quilt3Env, ratio, withIo } from "./lib/measure.mjs";
-import { writeSyntheticManifest } from "./lib/synthetic.mjs";
+import { cpuOf, ioOf, memAvailable, runMeasured } from "./lib/browse-run.mjs";
+import { expectedKeys, expectedTotals, makeLocalRegistry, makeManifest, PER_DIR, snapshotDist, uploadToS3, writeSidecar } from "./lib/browse-setup.mjs";
+import { startVersitygw, versitygwVersion } from "./lib/versitygw.mjs";
 
-const CLI = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-const MANIFEST_LIB = new URL("../dist/manifest/index.js", import.meta.url).href;
+const IO_PRELOAD = fileURLToPath(new URL("./lib/report-io.cjs", import.meta.url));
+const QUILT3_SCRIPT = fileURLToPath(new URL("./lib/browse-quilt3.py", import.meta.url));
 const NAME = "bench/big";
-const PER_DIR = 1000;
-/** The folder listed: `train/00500` (keys 500,000–500,999) whenever N ≥ 501,000, else the middle one. */
-const folderOf = (entries) => `train/${String(Math.min(500, Math.floor(entries / 2 / PER_DIR))).padStart(5, "0")}`;
+const GiB = 2 ** 30;
 /** quilt3 holds the whole package in memory (~1.4 GB a million entries); leave room for the rest. */
 const QUILT3_BYTES_PER_ENTRY = 1.5e9 / 1e6;
+const QUILT3_TIMEOUT = Number(process.env.BENCH_BROWSE_QUILT3_TIMEOUT ?? 900);
+const QUILT3_MEMORY = Number(process.env.BENCH_BROWSE_QUILT3_MEMORY ?? 16 * GiB);
+
+/** The folder listed: `train/00500` (keys 500,000–500,999) whenever N ≥ 501,000, else the middle one. */
+const folderOf = (entries) => `train/${String(Math.min(500, Math.floor(entries / 2 / PER_DIR))).padStart(5, "0")}`;
 
 export async function run(options = {}) {
-  const sizes = options.sizes ?? [1_000_000, 3_000_000];
-  const version = options.quilt3 === false ? undefined : await quilt3Available();
+  const sizes = options.sizes ?? [1_000_000, 10_000_000];
+  const server = versitygwVersion();
+  const storages = (options.storages ?? ["local", "s3"]).filter((s) => s === "local" || server);
+  const python = quilt3Python();
+  const version = options.quilt3 === false ? undefined : await quilt3Version(python);
   const results = [];
-  for (const entries of sizes) {
-    results.push(await runSize(entries, { ...options, version }));
+  const snapshot = mkdtempSync(join(tmpdir(), "quiltkit-bench-browse-dist-"));
+  try {
+    const cli = snapshotDist(snapshot);
+    for (const entries of sizes) results.push(await runSize(entries, { storages, python, version, cli }));
+  } finally {
+    rmSync(snapshot, { recursive: true, force: true });
   }
-  return { quilt3: version ?? (options.quilt3 === false ? "skipped" : "not installed (pip install quilt3==8.0.0)"), results };
+  return {
+    quilt3: version ?? (options.quilt3 === false ? "skipped" : "not installed (bash scripts/quilt3.sh)"),
+    server: server ?? "versitygw not built (bash scripts/versitygw.sh): S3 skipped",
+    limits: { quilt3TimeoutSeconds: QUILT3_TIMEOUT, quilt3MemoryCapBytes: QUILT3_MEMORY },
+    results,
+  };
 }
 
-async function runSize(entries, { version, repeats = entries > 1_000_000 ? 1 : 2, keep = false }) {
+async function runSize(entries, ctx) {
   const root = mkdtempSync(join(tmpdir(), "quiltkit-bench-browse-"));
-  const registry = join(root, "registry");
-  const home = join(root, "home");
-  mkdirSync(home);
+  let server;
+  const cleanup = async () => {
+    await server?.stop();
+    rmSync(root, { recursive: true, force: true });
+  };
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
-    const made = await makeRegistry(registry, entries);
-    const ourEnv = { ...process.env, QUILT_HOME: home };
-    const theirEnv = quilt3Env();
-    const loadBefore = round(loadavg()[0]);
-
-    // What the interpreters read just to start: subtracted from every run's rchar.
-    const ourBase = await measured(process.execPath, [CLI, "--help"], ourEnv);
-    const theirBase = version ? await measured("python3", ["-c", "import quilt3"], theirEnv) : undefined;
-
-    const FOLDER = folderOf(entries);
-    const ops = {
-      show: {
-        ours: [process.execPath, [CLI, "--json", "show", NAME, "--registry", registry]],
-        theirs: [
-          "python3",
-          [
-            "-c",
-            [
-              "import json, sys, quilt3",
-              `p = quilt3.Package.browse(${py(NAME)}, registry=${py(pathToFileURL(registry).href)})`,
-              "n = 0",
-              "total = 0",
-              "for _, e in p.walk():",
-              "    n += 1",
-              "    total += e.size",
-              "print(json.dumps({'entries': n, 'bytes': total}))",
-            ].join("\n"),
-          ],
-        ],
-        // Both must report the same count and size.
-        answer: (stdout) => {
-          const j = JSON.parse(stdout);
-          return `${j.entries} entries, ${j.bytes} bytes`;
-        },
-      },
-      ls: {
-        ours: [process.execPath, [CLI, "ls", NAME, `${FOLDER}/`, "--registry", registry]],
-        theirs: [
-          "python3",
-          [
-            "-c",
-            [
-              "import quilt3",
-              `p = quilt3.Package.browse(${py(NAME)}, registry=${py(pathToFileURL(registry).href)})`,
-              // quilt3 lists a folder's children by name; print full keys like `quilt ls` does.
-              `print('\\n'.join(${py(FOLDER + "/")} + k for k in p[${py(FOLDER)}].keys()))`,
-            ].join("\n"),
-          ],
-        ],
-        answer: (stdout) => {
-          const keys = stdout.split("\n").filter(Boolean);
-          return `${keys.length} keys, first ${keys[0]}, last ${keys.at(-1)}`;
-        },
-      },
-    };
-
-    const skipTheirs = version && !quilt3Fits(entries);
+    const manifestPath = join(root, "manifest.jsonl");
+    const made = await makeManifest(manifestPath, entries);
+    const manifestBytes = statSync(manifestPath).size;
+    // The manifest twice (local link + server copy) and room for the server's multipart parts.
+    checkFreeSpace(root, 3 * manifestBytes + GiB);
+    const folder = folderOf(entries);
+    const expected = { keys: expectedKeys(entries, folder), totals: expectedTotals(entries) };
     const out = {
       entries,
-      manifestBytes: made.bytes,
+      manifestBytes,
       topHash: made.topHash,
-      setupSeconds: made.seconds,
-      folder: FOLDER,
-      loadAverage: { before: loadBefore },
-      startupReadBytes: { quiltkit: ourBase.rcharBytes, quilt3: theirBase?.rcharBytes ?? null },
+      generateSeconds: round(made.generateSeconds, 1),
+      topHashCpuSeconds: round(made.topHashCpuSeconds, 1),
+      folder,
+      loadAverage: { before: round(loadavg()[0]) },
+      storages: {},
     };
-    for (const [name, op] of Object.entries(ops)) {
-      const ours = [];
-      const theirs = [];
-      for (let i = 0; i < repeats; i++) {
-        ours.push(await measured(op.ours[0], op.ours[1], ourEnv));
-        if (version && !skipTheirs) theirs.push(await measured(op.theirs[0], op.theirs[1], theirEnv));
-      }
-      const o = summarize(ours, ourBase, made.bytes);
-      const row = { quiltkit: { ...o, answer: op.answer(ours[0].stdout) } };
-      if (theirs.length > 0) {
-        const t = summarize(theirs, theirBase, made.bytes);
-        row.quilt3 = { ...t, answer: op.answer(theirs[0].stdout) };
-        row.sameAnswer = row.quiltkit.answer === row.quilt3.answer;
-        row.speedup = round(ratio(o.seconds, t.seconds));
-        row.cpuSpeedup = round(ratio(o.cpuSeconds, t.cpuSeconds));
-        row.memoryRatio = round(ratio(o.peakRssMiB, t.peakRssMiB));
+    for (const storage of ctx.storages) {
+      let target;
+      if (storage === "local") {
+        target = { url: makeLocalRegistry(join(root, "local-registry"), manifestPath, made.topHash, NAME), env: (h) => isolatedEnv(join(root, h)) };
       } else {
-        row.quilt3 = !version ? "not installed" : `skipped: needs ~${round((entries * QUILT3_BYTES_PER_ENTRY) / 2 ** 30, 1)} GiB, more than available`;
+        server = await startVersitygw(join(root, "server"));
+        const bucket = await server.bucket("bench-browse");
+        const env = (h) => ({ ...isolatedEnv(join(root, h)), ...s3Env(server) });
+        const upload = await uploadToS3(`s3://${bucket}`, manifestPath, made.topHash, NAME, env("home-upload"));
+        target = { url: `s3://${bucket}`, env, server, uploadSeconds: round(upload.seconds, 1) };
       }
-      out[name] = row;
+      out.storages[storage] = await runStorage(storage, target, { ...ctx, entries, manifestPath, manifestBytes, topHash: made.topHash, folder, expected });
+      if (server) {
+        await server.stop();
+        server = undefined;
+        rmSync(join(root, "server"), { recursive: true, force: true });
+      }
     }
     out.loadAverage.after = round(loadavg()[0]);
-    if (keep) out.registry = registry;
     return out;
   } finally {
-    if (!keep) rmSync(root, { recursive: true, force: true });
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await cleanup();
   }
 }
 
-/** Write the manifest, name it by its top hash (ours), point `latest` at it. */
-async function makeRegistry(registry, entries) {
-  const t = performance.now();
-  const packages = join(registry, ".quilt", "packages");
-  const pointers = join(registry, ".quilt", "named_packages", ...NAME.split("/"));
-  mkdirSync(packages, { recursive: true });
-  mkdirSync(pointers, { recursive: true });
-  const tmp = join(packages, "manifest.tmp");
-  await writeSyntheticManifest(tmp, entries, PER_DIR);
-  const { topHashOf, fileSource } = await import(MANIFEST_LIB);
-  const topHash = await topHashOf(fileSource(tmp));
-  if (!/^[0-9a-f]{64}$/.test(topHash)) throw new Error(`bad top hash ${topHash}`);
-  renameSync(tmp, join(packages, topHash));
-  writeFileSync(join(pointers, "latest"), topHash);
-  if (readFileSync(join(pointers, "latest"), "utf8") !== topHash) throw new Error("pointer not written");
-  return { topHash, bytes: statSync(join(packages, topHash)).size, seconds: round((performance.now() - t) / 1000, 1) };
+async function runStorage(storage, target, c) {
+  const { url, server } = target;
+  const ours = (argv, home, repeats = 1, baseRchar = base.rcharBytes) => oursMeasured(c.cli, argv, target.env(home), server, baseRchar, repeats);
+  const base = await ours(["--help"], "home-help", 1, 0);
+  const step = (argv, home, repeats = 1) => ours([...argv, "--registry", url], home, repeats);
+  const ls = ["ls", NAME, `${c.folder}/`];
+  const show = ["--json", "show", NAME];
+  const checkLs = (r) => ({ ...r, answer: checkKeys(r.stdout.split("\n").filter(Boolean), c.expected.keys) });
+  const checkShow = (r) => ({ ...r, answer: checkTotals(JSON.parse(r.stdout), c.expected.totals) });
+
+  const first = checkLs(await step(ls, "home-a"));
+  const cached = checkLs(await step(ls, "home-a", 2));
+  const quilt3 = await theirs(url, target, c);
+  const sidecar = await writeSidecar(url, c.manifestPath, c.topHash, target.env("home-sidecar"));
+  const sidecarLs = checkLs(await step(ls, "home-c", 2));
+  const sidecarShow = checkShow(await step(show, "home-c", 2));
+  const strip = ({ stdout, rcharBytes, ...rest }) => rest;
+  return {
+    registry: storage === "local" ? "local folder" : `${server.version} (s3://, 127.0.0.1)`,
+    ...(target.uploadSeconds === undefined ? {} : { uploadSeconds: target.uploadSeconds }),
+    bytesCounted: storage === "local" ? "rchar of the client, less start-up" : "bytes versitygw sent (its wchar)",
+    index: { bytes: Number(sidecar.stdout), ofManifest: Number(sidecar.stdout) / c.manifestBytes, buildCpuSeconds: round(sidecar.cpuSeconds), buildPeakRssMiB: round(sidecar.peakRssMiB, 0) },
+    quiltkit: { first: strip(first), cached: strip(cached), sidecarLs: strip(sidecarLs), sidecarShow: strip(sidecarShow) },
+    quilt3,
+  };
 }
 
-function measured(command, args, env) {
-  const c = withIo(command, args, env);
-  return measure(c.command, c.args, { env: c.env });
-}
-
-/** Best time of the repeats, highest peak RSS, bytes read beyond interpreter startup. */
-function summarize(runs, base, manifestBytes) {
-  const readBytes = Math.max(...runs.map((r) => r.rcharBytes)) - (base?.rcharBytes ?? 0);
+/** Our CLI, `repeats` fresh processes: best wall and CPU, highest RSS and bytes. */
+async function oursMeasured(cli, argv, env, server, baseRchar, repeats) {
+  const runs = [];
+  for (let i = 0; i < repeats; i++) {
+    const before = server ? serverCounters(server) : undefined;
+    const r = await runMeasured(process.execPath, [cli, ...argv], { env: { ...env, NODE_OPTIONS: `--require ${JSON.stringify(IO_PRELOAD)}` }, cwd: env.HOME });
+    if (r.outcome !== "ok") throw new Error(`quilt ${argv.join(" ")}: ${r.outcome}\n${r.stderr.slice(-3000)}`);
+    runs.push({ ...r, ...(before ? serverDelta(server, before) : {}) });
+  }
+  const clientRead = Math.max(...runs.map((r) => r.rcharBytes)) - baseRchar;
   return {
     seconds: round(Math.min(...runs.map((r) => r.seconds))),
     cpuSeconds: round(Math.min(...runs.map((r) => r.cpuSeconds))),
     peakRssMiB: round(Math.max(...runs.map((r) => r.peakRssMiB)), 0),
-    readBytes,
-    readManifests: round(readBytes / manifestBytes),
-    runs: runs.length,
+    readBytes: server ? Math.max(...runs.map((r) => r.serverSentBytes)) : clientRead,
+    clientReadBytes: clientRead,
+    ...(server ? { serverCpuSeconds: round(Math.min(...runs.map((r) => r.serverCpuSeconds))) } : {}),
+    runs: repeats,
+    rcharBytes: runs[0].rcharBytes,
+    stdout: runs[0].stdout,
   };
 }
 
-/** quilt3 at N entries needs ~1.5 GB a million: run it only with that much memory available. */
-function quilt3Fits(entries) {
-  const available = Number(/^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0) * 1024;
-  return available > entries * QUILT3_BYTES_PER_ENTRY + 2 ** 30;
+/**
+ * quilt3 in one process (lib/browse-quilt3.py), split at its checkpoints: `ls` is everything up to
+ * the folder's keys; `show` is everything but the keys step. Under the memory cap and time limit.
+ */
+async function theirs(url, target, c) {
+  if (!c.version) return { outcome: "not installed" };
+  const needs = Math.min(c.entries * QUILT3_BYTES_PER_ENTRY, QUILT3_MEMORY) + GiB;
+  if (memAvailable() < needs) {
+    return { outcome: `skipped: needs ~${round(needs / GiB, 1)} GiB available, ${round(memAvailable() / GiB, 1)} GiB are` };
+  }
+  const env = { ...target.env("home-quilt3"), QUILT_DISABLE_CACHE: "true" };
+  const registry = target.server ? url : pathToFileURL(url).href;
+  const before = target.server ? serverCounters(target.server) : undefined;
+  const r = await runMeasured(c.python, [QUILT3_SCRIPT, registry, NAME, c.folder], {
+    env,
+    cwd: env.HOME,
+    limits: { seconds: QUILT3_TIMEOUT, memoryBytes: QUILT3_MEMORY },
+  });
+  const server = before ? serverDelta(target.server, before) : {};
+  const marks = Object.fromEntries([...r.stderr.matchAll(/^BENCH_MARK (.*)$/gm)].map((m) => JSON.parse(m[1])).map((m) => [m.step, m]));
+  const whole = { seconds: round(r.seconds), cpuSeconds: round(r.cpuSeconds), peakRssMiB: round(r.peakRssMiB, 0), ...server };
+  if (r.outcome !== "ok") {
+    const reached = Object.keys(marks).at(-1) ?? "nothing";
+    const last = /^(\w*Error.*)$/m.exec(r.stderr)?.[1];
+    return { outcome: `did not finish (${r.outcome}) after ${reached}`, ...whole, ...(last ? { error: last.slice(0, 300) } : {}) };
+  }
+  const answer = JSON.parse(r.stdout.split("\n").at(-1));
+  const { import: imp, browse, ls, walk } = marks;
+  // Wall by the script's own clock (from its first line): the interpreter's exit, which frees the
+  // whole package, is left out of both.
+  const lsStep = { wall: ls.wall - browse.wall, cpu: ls.cpu - browse.cpu };
+  const readOf = (m) => (target.server ? server.serverSentBytes : m.rchar - imp.rchar);
+  return {
+    outcome: "ok",
+    ls: {
+      seconds: round(ls.wall),
+      cpuSeconds: round(ls.cpu),
+      peakRssMiB: round(ls.maxrssKiB / 1024, 0),
+      readBytes: readOf(ls),
+      answer: checkKeys(answer.keys, c.expected.keys),
+    },
+    show: {
+      seconds: round(walk.wall - lsStep.wall),
+      cpuSeconds: round(walk.cpu - lsStep.cpu),
+      peakRssMiB: round(walk.maxrssKiB / 1024, 0),
+      readBytes: readOf(walk),
+      answer: checkTotals(answer, c.expected.totals),
+    },
+    browseCpuSeconds: round(browse.cpu - imp.cpu),
+    whole,
+  };
 }
 
-const py = (s) => JSON.stringify(s); // a JSON string of these names is a valid Python literal
+function serverCounters(server) {
+  return { io: ioOf(server.pid), cpu: cpuOf(server.pid) };
+}
+
+function serverDelta(server, before) {
+  return { serverSentBytes: ioOf(server.pid).wchar - before.io.wchar, serverCpuSeconds: round(cpuOf(server.pid) - before.cpu) };
+}
+
+function checkKeys(got, want) {
+  const same = got.length === want.length && got.every((k, i) => k === want[i]);
+  return same ? `ok: ${got.length} keys, ${got[0]} .. ${got.at(-1)}` : `WRONG: ${got.length} keys (${got[0]} .. ${got.at(-1)}), expected ${want.length}`;
+}
+
+function checkTotals(got, want) {
+  const same = got.entries === want.entries && got.bytes === want.bytes;
+  return `${same ? "ok" : "WRONG"}: ${got.entries} entries, ${got.bytes} bytes` + (same ? "" : ` (expected ${want.entries}, ${want.bytes})`);
+}
+
+/** Nothing of the developer's settings: a fresh HOME, QUILT_HOME and XDG folders per case. */
+function isolatedEnv(home) {
+  mkdirSync(home, { recursive: true });
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    LANG: "C.UTF-8",
+    ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
+    QUILT_HOME: join(home, "quiltkit"),
+    XDG_DATA_HOME: join(home, "xdg-data"),
+    XDG_CACHE_HOME: join(home, "xdg-cache"),
+    XDG_CONFIG_HOME: join(home, "xdg-config"),
+    XDG_STATE_HOME: join(home, "xdg-state"),
+    QUILT_DISABLE_USAGE_METRICS: "true",
+    QUILT_MINIMIZE_STDOUT: "true",
+    PYTHONDONTWRITEBYTECODE: "1",
+    AWS_CONFIG_FILE: join(home, "no-aws-config"),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, "no-aws-credentials"),
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
+
+function s3Env(server) {
+  return {
+    AWS_ENDPOINT_URL_S3: server.endpoint,
+    AWS_REGION: server.region,
+    AWS_DEFAULT_REGION: server.region,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+  };
+}
+
+/** quilt3 8.0.0: the virtualenv of scripts/quilt3.sh when it is complete, else python3 from the PATH. */
+function quilt3Python() {
+  const venv = join(process.env.QUILTKIT_TOOLS_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quiltkit"), "venv-quilt3-8.0.0");
+  try {
+    if (readFileSync(join(venv, "quilt3.version"), "utf8").trim() === "quilt3==8.0.0") return join(venv, "bin", "python");
+  } catch {
+    // not there
+  }
+  return "python3";
+}
+
+async function quilt3Version(python) {
+  const r = await runMeasured(python, ["-c", "import quilt3; print(quilt3.__version__)"], { env: { ...process.env, QUILT_DISABLE_USAGE_METRICS: "true" } });
+  return r.outcome === "ok" ? r.stdout : undefined;
+}
+
+function checkFreeSpace(dir, needed) {
+  const s = statfsSync(dir);
+  if (s.bavail * s.bsize < needed) throw new Error(`browse bench: ${round((s.bavail * s.bsize) / GiB, 1)} GiB free in ${dir}, ${round(needed / GiB, 1)} GiB needed (set TMPDIR)`);
+}
+
 const round = (x, d = 2) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const sizes = process.argv.slice(2).map(Number);
-  console.log(JSON.stringify(await run(sizes.length > 0 ? { sizes } : {}), null, 2));
+  const argv = process.argv.slice(2);
+  const sizes = argv.map(Number).filter((n) => n > 0);
+  const storages = argv.includes("--local") ? ["local"] : argv.includes("--s3") ? ["s3"] : undefined;
+  console.log(JSON.stringify(await run({ ...(sizes.length > 0 ? { sizes } : {}), ...(storages ? { storages } : {}) }), null, 2));
 }

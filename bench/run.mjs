@@ -2,9 +2,9 @@
 // (quilt3 / ours: above 1 means we are faster or smaller), peak memory and bytes read; never a
 // lone time. Each bench's quilt3 half is optional: without quilt3 it says so and goes on.
 // Usage: npm run bench [-- NAME...]      names: tophash, hash, browse, s3 (default: all four)
-//        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,3000000)
+//        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,10000000)
 //        BENCH_S3_CASES=small npm run bench -- s3              (default small,big)
-// The s3 bench also writes its raw figures to bench/results/latest.json (under "s3").
+// The s3 and browse benches also write their raw figures to bench/results/latest.json.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
@@ -88,35 +88,11 @@ const BENCHES = {
 
   browse: async () => {
     const { run } = await import("./browse.mjs");
+    const { browseTable } = await import("./lib/browse-table.mjs");
     const env = process.env.BENCH_BROWSE_SIZES;
     const r = await run(env ? { sizes: env.split(",").map(Number) } : {});
-    const lines = [];
-    for (const s of r.results) {
-      lines.push(
-        `browse: ${s.entries.toLocaleString("en")}-entry package in a local registry (manifest ${mib(s.manifestBytes)} MiB), ` +
-          `load average ${s.loadAverage.before} -> ${s.loadAverage.after}`,
-      );
-      const rows = [["command", "wall s", "CPU s", "peak RSS MiB", "read MiB", "read / manifest"]];
-      const answers = [];
-      for (const [op, label] of [
-        ["show", ["quilt show", "browse + walk: count, size"]],
-        ["ls", [`quilt ls ${s.folder}/`, `browse + ['${s.folder}'].keys()`]],
-      ]) {
-        const row = s[op];
-        const side = (name, m) => [name, fmt(m.seconds), fmt(m.cpuSeconds), fmt(m.peakRssMiB, 0), mib(m.readBytes), fmt(m.readManifests)];
-        answers.push(`  ${op}: ${row.quiltkit.answer}` + (typeof row.quilt3 === "object" ? `; same answer from quilt3: ${row.sameAnswer}` : ""));
-        rows.push(side(`quiltkit ${label[0]}`, row.quiltkit));
-        if (typeof row.quilt3 === "object") {
-          rows.push(side(`quilt3 ${label[1]}`, row.quilt3));
-          rows.push([`  quilt3 / quiltkit`, x(row.speedup), x(row.cpuSpeedup), x(row.memoryRatio), x(row.quilt3.readBytes / row.quiltkit.readBytes)]);
-        } else {
-          rows.push([`quilt3: ${row.quilt3}`]);
-        }
-      }
-      lines.push(...table(rows), ...answers);
-    }
-    if (typeof r.quilt3 !== "string" || !r.quilt3.startsWith("not")) return lines;
-    return [...lines, `  quilt3: ${r.quilt3}`];
+    saveResults("browse", r);
+    return browseTable(r, { table, fmt });
   },
 
   s3: async () => {
