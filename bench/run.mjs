@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark, Quiltkit beside quilt3 in the same run. Reports ratios
 // (quilt3 / ours: above 1 means we are faster or smaller), peak memory and bytes read; never a
 // lone time. Each bench's quilt3 half is optional: without quilt3 it says so and goes on.
-// Usage: npm run bench [-- NAME...]      names: tophash, hash, browse, s3 (default: all four)
+// Usage: npm run bench [-- NAME...]      names: tophash, hash, browse, s3, scale (default: all)
+//        BENCH_SCALE_ENTRIES=1000000 npm run bench -- scale     (default 10000000: about 2 hours)
 //        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,10000000)
 //        BENCH_S3_CASES=small npm run bench -- s3              (default small,big)
 // The s3 and browse benches also write their raw figures to bench/results/latest.json.
@@ -127,6 +128,15 @@ const BENCHES = {
     }
     if (!hasQuilt3) lines.push(`  quilt3: ${r.quilt3}`);
     return lines;
+  },
+
+  // Every operation of issue 6 on one 10M-entry package (BENCH_SCALE_ENTRIES=1000000 for a quick run).
+  scale: async () => {
+    const { run } = await import("./scale.mjs");
+    const { scaleLines } = await import("./lib/scale-table.mjs");
+    const r = await run({ entries: Number(process.env.BENCH_SCALE_ENTRIES ?? 10_000_000) });
+    saveResults("scale", r);
+    return scaleLines(r);
   },
 };
 
