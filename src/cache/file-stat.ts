@@ -3,6 +3,12 @@
  * (nanoseconds) and its identity (inode and device). A file whose stat is unchanged since its hash
  * was recorded has, short of clock games, the same bytes; `isRacy` covers the one common way
  * that goes wrong (git's "racy clean" problem).
+ *
+ * A file an install wrote itself is recorded with its stat taken just after its rename, the content
+ * known from the bytes written and checked (format.ts `ownWrites`); readers trust it once they start
+ * at least the racy margin after its times. What that cannot see, as git after a checkout: another
+ * process rewriting the file in place, to the same size, within the same timestamp tick as our
+ * rename (a few ms), before anything reads it. A later write or `utimes` moves ctime to a later tick.
  */
 import type { BigIntStats } from "node:fs";
 

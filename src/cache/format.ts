@@ -9,6 +9,11 @@
  * Nanosecond times, inodes and devices are decimal strings (they exceed 2^53). `recordedNs` is
  * the wall clock when the run that wrote the file started: every record was true then, and is
  * trusted later only if its file's times were older than that by the racy margin.
+ *
+ * An install adds `"ownWrites":true` to the header: some records describe files the install wrote
+ * itself and stat'ed once in place, so their times are newer than `recordedNs`. A reader of such
+ * a cache judges its records by its own run's start instead (a file's times must be older than
+ * that by the racy margin); file-stat.ts says what that can and cannot see.
  */
 import { isHashType, type HashType } from "../hash/index.js";
 import type { FileStat } from "./file-stat.js";
@@ -25,6 +30,8 @@ export interface CacheHeader {
   /** The folder the keys are relative to (its real path). */
   readonly root: string;
   readonly recordedNs: bigint;
+  /** Records of files this run wrote itself: judged by the reader's clock, not `recordedNs`. */
+  readonly ownWrites?: boolean;
 }
 
 export interface CacheRecord {
@@ -44,7 +51,8 @@ export class MalformedCache extends Error {
 }
 
 export function encodeHeader(header: CacheHeader): string {
-  return JSON.stringify({ format: STAT_CACHE_FORMAT, version: STAT_CACHE_VERSION, root: header.root, recordedNs: String(header.recordedNs) });
+  const own = header.ownWrites === true ? { ownWrites: true } : {};
+  return JSON.stringify({ format: STAT_CACHE_FORMAT, version: STAT_CACHE_VERSION, root: header.root, recordedNs: String(header.recordedNs), ...own });
 }
 
 /** The header, or a reason to ignore the file (foreign format or version, bad fields). */
@@ -55,11 +63,12 @@ export function decodeHeader(text: string): CacheHeader | string {
   } catch {
     return "its header is not JSON";
   }
-  const h = value as { format?: unknown; version?: unknown; root?: unknown; recordedNs?: unknown } | null;
+  const h = value as { format?: unknown; version?: unknown; root?: unknown; recordedNs?: unknown; ownWrites?: unknown } | null;
   if (h === null || typeof h !== "object" || h.format !== STAT_CACHE_FORMAT) return "it is not a quiltkit stat cache";
   if (h.version !== STAT_CACHE_VERSION) return `it has version ${String(h.version)}, not ${STAT_CACHE_VERSION}`;
   if (typeof h.root !== "string" || typeof h.recordedNs !== "string" || !DIGITS.test(h.recordedNs)) return "its header is malformed";
-  return { root: h.root, recordedNs: BigInt(h.recordedNs) };
+  if (h.ownWrites !== undefined && typeof h.ownWrites !== "boolean") return "its header is malformed";
+  return { root: h.root, recordedNs: BigInt(h.recordedNs), ownWrites: h.ownWrites === true };
 }
 
 export function encodeRecord(r: CacheRecord): string {

@@ -203,6 +203,47 @@ describe("stat cache", () => {
   });
 });
 
+describe("stat cache: records of files the caller wrote (install)", () => {
+  const fresh = BigInt(NOW - 500) * 1_000_000n; // written half a second before the run ends
+
+  /** One run that wrote `a` itself (no file before) and hashed `b` (an old file). */
+  async function writer(dir: string, options: StatCacheOptions) {
+    const cache = (await StatCacheRun.open(dir, options))!;
+    (await cache.visitTarget("a", undefined)).settle(h("A"), st({ mtimeNs: fresh, ctimeNs: fresh }));
+    (await cache.visitTarget("b", st({ ino: 2n }))).settle(h("B"));
+    return cache.commit();
+  }
+
+  it("keeps them though their times are fresh, and readers trust them once their own clock is past the margin", async () => {
+    const { dir, file, opts } = await folder();
+    expect(await writer(dir, opts({ ownWrites: true }))).toMatchObject({ recorded: 2, written: true });
+    expect((await readFile(file, "utf8")).split("\n", 1)[0]).toContain('"ownWrites":true');
+    const files = { a: st({ mtimeNs: fresh, ctimeNs: fresh }), b: st({ ino: 2n }) };
+    const soon = await run(dir, opts({ readOnly: true }), files);
+    expect(soon.hits).toEqual(["b"]);
+    expect(soon.stats).toMatchObject({ racy: 1 });
+    const past = await run(dir, opts({ now: () => NOW + 2_000 }), files);
+    expect(past.hits).toEqual(["a", "b"]);
+  });
+
+  it("drops them in a run not opened for its own writes", async () => {
+    const { dir, opts } = await folder();
+    expect(await writer(dir, opts())).toMatchObject({ recorded: 1 });
+    const past = await run(dir, opts({ now: () => NOW + 5_000 }), { a: st({ mtimeNs: fresh, ctimeNs: fresh }), b: st({ ino: 2n }) });
+    expect(past.hits).toEqual(["b"]);
+  });
+
+  it("judges a strict cache by its own recording time, not the reader's clock", async () => {
+    const { dir, opts } = await folder();
+    const files = { a: st({ mtimeNs: fresh, ctimeNs: fresh }), b: st({ ino: 2n }) };
+    // Written without a margin, so `a` is recorded though racy by the default rule.
+    expect((await run(dir, opts({ racyMs: 0 }), files)).stats).toMatchObject({ recorded: 2 });
+    const past = await run(dir, opts({ now: () => NOW + 5_000 }), files);
+    expect(past.hits).toEqual(["b"]);
+    expect(past.stats).toMatchObject({ racy: 1 });
+  });
+});
+
 describe("stat cache location", () => {
   it("is inside a folder that has .quiltkit/, under QUILT_HOME otherwise, and nowhere without a home", async () => {
     const { dir } = await folder();

@@ -26,6 +26,11 @@ export interface StatCacheOptions extends LocationOptions {
   readonly now?: () => number;
   /** Use the cache, but leave its file as it is. */
   readonly readOnly?: boolean;
+  /**
+   * The caller writes files itself (install) and records them with `settle(hash, written)`: the
+   * new file says so (format.ts `ownWrites`), and those records are kept though their times are new.
+   */
+  readonly ownWrites?: boolean;
 }
 
 export interface StatCacheStats {
@@ -53,8 +58,16 @@ export interface Visit {
   readonly stat: FileStat;
   /** The recorded hash, when the file is provably unchanged since. */
   readonly hit: CachedHash | undefined;
-  /** The file's hash as now known (`undefined`: unknown, record dropped); once per visit. */
-  settle(hash: CachedHash | undefined): void;
+  /**
+   * The file's hash as now known (`undefined`: unknown, record dropped); once per visit. `written`:
+   * the caller wrote the file itself, with these bytes, and this is its stat taken just after.
+   */
+  settle(hash: CachedHash | undefined, written?: FileStat): void;
+}
+
+/** A visit of a file that may not exist yet (an install target): no stat, no hit. */
+export interface TargetVisit extends Omit<Visit, "stat"> {
+  readonly stat: FileStat | undefined;
 }
 
 /** Visits waiting behind an unsettled one, at most; beyond, `room()` waits (a slow big file at the head). */
@@ -69,21 +82,23 @@ function statOrUndefined(path: string): BigIntStats | undefined {
   }
 }
 
-class Slot implements Visit {
+class Slot implements TargetVisit {
   hash: CachedHash | undefined;
+  written: FileStat | undefined;
   settled = false;
 
   constructor(
     readonly key: string,
-    readonly stat: FileStat,
+    readonly stat: FileStat | undefined,
     readonly hit: CachedHash | undefined,
     private readonly onSettle: (() => void) | undefined,
   ) {}
 
-  settle(hash: CachedHash | undefined): void {
+  settle(hash: CachedHash | undefined, written?: FileStat): void {
     if (this.settled) return;
     this.settled = true;
     this.hash = hash;
+    this.written = written;
     this.onSettle?.();
   }
 }
@@ -104,6 +119,7 @@ export class StatCacheRun {
     private writer: CacheWriter | undefined,
     private readonly recordedNs: bigint,
     private readonly racyNs: bigint,
+    private readonly ownWrites: boolean,
   ) {
     this.stats = { file, hits: 0, misses: 0, racy: 0, recorded: 0, written: false };
   }
@@ -125,14 +141,14 @@ export class StatCacheRun {
     let problem: string | undefined;
     if (options.readOnly !== true) {
       try {
-        writer = await CacheWriter.create(file, { root, recordedNs });
+        writer = await CacheWriter.create(file, { root, recordedNs, ownWrites: options.ownWrites === true });
       } catch (error) {
         problem = `it cannot be written (${(error as Error).message})`;
       }
     }
     const racyNs = BigInt(Math.round((options.racyMs ?? DEFAULT_RACY_MS) * 1e6));
     const old = opened.kind === "ok" ? { header: opened.header, cursor: opened.cursor } : undefined;
-    const run = new StatCacheRun(root, file, old, writer, recordedNs, racyNs);
+    const run = new StatCacheRun(root, file, old, writer, recordedNs, racyNs, options.ownWrites === true);
     if (opened.kind === "ignored") run.stats.ignored = opened.reason;
     if (problem !== undefined) run.stats.problem = problem;
     return run;
@@ -147,12 +163,22 @@ export class StatCacheRun {
 
   /** Visit the file `key` (relative to the root, `/`-separated); keys must strictly increase in tree-walk order. */
   async visit(key: string, stat: FileStat): Promise<Visit> {
+    // Given a stat, the slot keeps it.
+    return (await this.enter(key, stat)) as Slot & { readonly stat: FileStat };
+  }
+
+  /** As `visit`, for a path that may hold no file yet (`stat` undefined): an install's target. */
+  visitTarget(key: string, stat: FileStat | undefined): Promise<TargetVisit> {
+    return this.enter(key, stat);
+  }
+
+  private async enter(key: string, stat: FileStat | undefined): Promise<Slot> {
     if (this.stopped || (this.lastKey !== undefined && compareLogicalKeys(this.lastKey, key) >= 0)) {
       // Out of order (or after a stop): not part of the merge, so neither looked up nor recorded.
       return new Slot(key, stat, undefined, undefined);
     }
     this.lastKey = key;
-    const hit = await this.lookup(key, stat);
+    const hit = stat === undefined ? undefined : await this.lookup(key, stat);
     if (hit === undefined) this.stats.misses++;
     else this.stats.hits++;
     const slot = new Slot(key, stat, hit, () => this.flush());
@@ -217,7 +243,9 @@ export class StatCacheRun {
     const record = await old.cursor.find(key);
     if (old.cursor.problem !== undefined) this.stats.ignored ??= old.cursor.problem;
     if (record === undefined || !sameStat(record.stat, stat)) return undefined;
-    if (isRacy(record.stat, old.header.recordedNs, this.racyNs)) {
+    // Files an install wrote are newer than its start: judged by this run's clock (file-stat.ts).
+    const since = old.header.ownWrites === true ? this.recordedNs : old.header.recordedNs;
+    if (isRacy(record.stat, since, this.racyNs)) {
       this.stats.racy++;
       return undefined;
     }
@@ -230,9 +258,9 @@ export class StatCacheRun {
       const slot = this.queue[this.head]!;
       if (!slot.settled && !all) break;
       this.head++;
-      // A record made from racy times would never be trusted: leave it out.
-      if (slot.settled && slot.hash !== undefined && this.writer !== undefined && !isRacy(slot.stat, this.recordedNs, this.racyNs)) {
-        this.writer.append({ key: slot.key, stat: slot.stat, hash: slot.hash });
+      const stat = slot.written ?? slot.stat;
+      if (slot.settled && slot.hash !== undefined && stat !== undefined && this.writer !== undefined && this.keeps(slot, stat)) {
+        this.writer.append({ key: slot.key, stat, hash: slot.hash });
         this.stats.recorded++;
       }
     }
@@ -241,6 +269,11 @@ export class StatCacheRun {
       this.head = 0;
     }
     if (this.queue.length - this.head <= MAX_QUEUED) this.wake();
+  }
+
+  /** A record made from racy times would never be trusted, so it is left out; our own writes are judged later. */
+  private keeps(slot: Slot, stat: FileStat): boolean {
+    return (slot.written !== undefined && this.ownWrites) || !isRacy(stat, this.recordedNs, this.racyNs);
   }
 
   private wake(): void {

@@ -1,3 +1,4 @@
+import { join, resolve } from "node:path";
 import { inspect } from "node:util";
 import { IntegrityError, NotFoundError, UsageError } from "../errors/index.js";
 import { verifyBytes, type HashPool } from "../hash/index.js";
@@ -10,7 +11,7 @@ import { loadConfig } from "../config/index.js";
 import { readPhysical } from "./read-physical.js";
 import { readResumable } from "../transfer/ranged-read.js";
 import type { Remotes } from "../storage/index.js";
-import type { StatCacheOptions } from "../cache/index.js";
+import { STAT_CACHE_FILE, type StatCacheOptions } from "../cache/index.js";
 import { CachePlacer, cacheEntries, servesFromCache, uncacheEntries, type CacheEntriesResult, type CacheTotals, type LinkMode, type ObjectCache, type PlaceStats } from "../cache/objects/index.js";
 import { PackageBuilder, type BuilderOptions } from "./builder.js";
 import { ManifestAccess } from "./lazy-access.js";
@@ -64,10 +65,16 @@ export interface InstallOptionsOf {
   readonly path?: string;
   readonly concurrency?: number;
   readonly tmpDir?: string;
-  /** fsync each file before its rename (slower; default off: a rerun re-checks every file's hash). */
+  /** fsync each file before its rename (slower; default off: after a power cut a rerun repairs short files). */
   readonly durable?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: ExecuteInstallOptions["onProgress"];
+  /**
+   * The folder's stat cache, `dest/.quiltkit/stat-cache/` (default `{}`): files unchanged since an
+   * install or verify recorded them are not read again, and the files written are recorded, so
+   * a reinstall, `verify` and `status` read no data; `false` turns it off.
+   */
+  readonly statCache?: StatCacheChoice;
   /**
    * quilt3 `dest_registry`: also record the manifest (unchanged, so with its remote physical keys
    * and the same top hash) in this local registry, with a timestamp pointer and `latest`.
@@ -316,6 +323,7 @@ export class Package {
       ...signalOf(options),
       fsync: options.durable ?? false,
       ...this.poolOption(),
+      ...(options.statCache === false ? {} : { statCache: { file: join(resolve(dest), STATE_DIR, "stat-cache", STAT_CACHE_FILE), ...options.statCache } }),
     });
     if (options.destRegistry !== undefined) await this.recordIn(options.destRegistry, options);
     await writeInstalledState(dest, {

@@ -7,21 +7,25 @@
  *    The entries are spilled to a temp folder (or re-opened later, for a re-openable source).
  * 2. `executeInstall`: streams the entries again and writes each file through a verified temp
  *    file (see write-file.ts), with bounded concurrency. Files already in place with the right
- *    size and hash are skipped, so running an interrupted install again finishes the job.
+ *    size and hash are skipped, so running an interrupted install again finishes the job. With
+ *    the destination's stat cache, a file unchanged since an install recorded it is skipped
+ *    without being read, and every file written is recorded (write-items.ts).
  */
 import { mkdir, realpath, stat, statfs } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { hashFile, type HashPool } from "../hash/index.js";
-import { QuiltError } from "../errors/index.js";
-import { forEachBounded } from "./bounded.js";
+import { StatCacheRun, type StatCacheOptions, type StatCacheStats } from "../cache/index.js";
+import type { HashPool } from "../hash/index.js";
 import { DestGuard } from "./dest-guard.js";
 import { badOption, errnoOf, noSpace, pathConflict, pathNotFound, throwIfAborted, writeFailed } from "./errors.js";
 import { pathKeyProblem } from "./keys.js";
-import { entryOf, scanEntries, type Item, type Scan } from "./scan.js";
+import { scanEntries, type Item, type Scan } from "./scan.js";
 import { SpillDir } from "./spill.js";
 import type { EntrySource, ReadEntry } from "./types.js";
-import { writeVerified, type FilePlacer } from "./write-file.js";
+import type { FilePlacer } from "./write-file.js";
+import { writeItems } from "./write-items.js";
+
+export { writeItems, type WriteItemsOptions } from "./write-items.js";
 
 /** Progress is reported after each file, and every this many bytes within big ones. */
 const PROGRESS_BYTES = 8 * 1024 * 1024;
@@ -87,6 +91,12 @@ export interface ExecuteInstallOptions {
   fsync?: boolean;
   /** Tried first for each file: a clone, hard link or copy out of a local content cache. */
   placer?: FilePlacer;
+  /**
+   * The destination's stat cache (src/cache; Package.install gives `.quiltkit/stat-cache/`): files
+   * unchanged since it recorded them are skipped unread, and each file written or proven is recorded.
+   * Off when absent.
+   */
+  statCache?: StatCacheOptions;
 }
 
 export interface InstallResult {
@@ -96,6 +106,10 @@ export interface InstallResult {
   bytes: number;
   /** Files already in place with the right size and hash. */
   skipped: number;
+  /** Of those, the files read and hashed to prove it; the stat cache proved the others. */
+  rehashed: number;
+  /** What the stat cache did, when one was used. */
+  statCache?: StatCacheStats;
   seconds: number;
 }
 
@@ -175,86 +189,53 @@ export async function executeInstall(plan: InstallPlan, options: ExecuteInstallO
     throw writeFailed(plan.dest, "create the folder", error);
   }
   const progress: InstallProgress = { files: 0, bytes: 0, skipped: 0, totalFiles: plan.totalFiles, totalBytes: plan.totalBytes };
-  const result: InstallResult = { files: 0, bytes: 0, skipped: 0, seconds: 0 };
+  const result: InstallResult = { files: 0, bytes: 0, skipped: 0, rehashed: 0, seconds: 0 };
   const report = (): void => options.onProgress?.({ ...progress });
   let unreported = 0;
-  await writeItems(plan.items(options.signal), plan.dest, {
-    ...options,
-    concurrency,
-    skipPresent: true,
-    onSkipped: (item) => {
-      progress.files++;
-      progress.skipped++;
-      progress.bytes += item.size;
-      result.skipped++;
-      report();
-    },
-    onBytes: (n) => {
-      progress.bytes += n;
-      result.bytes += n;
-      unreported += n;
-      if (unreported >= PROGRESS_BYTES) {
-        unreported = 0;
+  // Opened once the folder exists (the cache keys are relative to its real path); ownWrites: the
+  // files written here are recorded as they land (src/cache/file-stat.ts).
+  const cache = options.statCache === undefined ? undefined : await StatCacheRun.open(plan.dest, { ...options.statCache, ownWrites: true });
+  try {
+    const { readEntry, signal, pool, fsync, placer } = options;
+    await writeItems(plan.items(signal), plan.dest, {
+      readEntry,
+      signal,
+      pool,
+      fsync,
+      placer,
+      concurrency,
+      skipPresent: true,
+      statCache: cache,
+      onSkipped: (item, read) => {
+        progress.files++;
+        progress.skipped++;
+        progress.bytes += item.size;
+        result.skipped++;
+        if (read) result.rehashed++;
         report();
-      }
-    },
-    onWritten: () => {
-      progress.files++;
-      result.files++;
-      report();
-    },
-  });
+      },
+      onBytes: (n) => {
+        progress.bytes += n;
+        result.bytes += n;
+        unreported += n;
+        if (unreported >= PROGRESS_BYTES) {
+          unreported = 0;
+          report();
+        }
+      },
+      onWritten: () => {
+        progress.files++;
+        result.files++;
+        report();
+      },
+    });
+  } finally {
+    // Also after a failure: what landed is recorded, so a rerun skips it unread.
+    const stats = await cache?.commit();
+    if (stats !== undefined) result.statCache = stats;
+  }
   result.seconds = (performance.now() - started) / 1000;
   return result;
-}
-
-export interface WriteItemsOptions<I extends Item = Item> {
-  readEntry: ReadEntry;
-  concurrency: number;
-  signal?: AbortSignal;
-  pool?: HashPool;
-  /** Re-hash a file already at the target with the right size, and skip it when it matches. */
-  skipPresent: boolean;
-  fsync?: boolean;
-  placer?: FilePlacer;
-  onSkipped?: (item: I) => void;
-  onWritten?: (item: I) => void;
-  onBytes?: (n: number) => void;
-}
-
-/** Places each item under `root` through the guarded, verified write path. */
-export async function writeItems<I extends Item>(items: AsyncIterable<I>, root: string, o: WriteItemsOptions<I>): Promise<void> {
-  const guard = new DestGuard(root, { create: true });
-  await forEachBounded(items, o.concurrency, o.signal, `installing into ${root}`, async (item, signal) => {
-    const path = guard.pathOf(item.target, item.key);
-    const { dir } = await guard.folderOf(item.target, item.key);
-    const name = item.target.slice(item.target.lastIndexOf("/") + 1);
-    return async () => {
-      const st = await guard.finalState(path, item.key);
-      const keep = st !== undefined && st.size === item.size && (o.placer?.keeps?.(st) ?? true);
-      if (o.skipPresent && keep && (await inPlace(path, item, signal, o.pool))) {
-        o.onSkipped?.(item);
-        return;
-      }
-      if (o.placer !== undefined && (await o.placer.place({ dir, name, entry: entryOf(item), type: item.type }, signal, o.onBytes))) {
-        o.onWritten?.(item);
-        return;
-      }
-      await writeVerified(dir, name, entryOf(item), item.type, { readEntry: o.readEntry, signal, onBytes: o.onBytes, fsync: o.fsync });
-      o.onWritten?.(item);
-    };
-  });
-}
-
-/** Whether the file at `path` has the item's hash; a file that cannot be hashed is rewritten. */
-async function inPlace(path: string, item: Item, signal: AbortSignal, pool: HashPool | undefined): Promise<boolean> {
-  try {
-    const r = pool ? await pool.hashFile(path, { types: [item.type], signal }) : await hashFile(path, { types: [item.type], signal });
-    return r.size === item.size && r.hashes[item.type] === item.value;
-  } catch (error) {
-    if (signal.aborted || (error instanceof QuiltError && error.kind === "interrupted")) throw error;
-    return false;
-  }
 }
 
 /**

@@ -54,7 +54,7 @@ export interface PlaceTarget {
 export interface FilePlacer {
   place(target: PlaceTarget, signal: AbortSignal, onBytes?: (n: number) => void): Promise<boolean>;
   /** Whether an intact file found in place may stay (default yes); no: it is placed again. */
-  keeps?(st: Stats): boolean;
+  keeps?(st: Pick<Stats, "nlink" | "mode">): boolean;
 }
 
 /**

@@ -68,7 +68,7 @@ export class CachePlacer implements FilePlacer {
   }
 
   /** A read-only hard link (a `hardlink` install's) is replaced by an install that wants its own writable files. */
-  keeps(st: Stats): boolean {
+  keeps(st: Pick<Stats, "nlink" | "mode">): boolean {
     return this.mode === "hardlink" || !(st.nlink > 1 && (st.mode & 0o222) === 0);
   }
 
