@@ -1,80 +1,8 @@
-/**
- * Starting a hash worker thread, from the compiled package or from the TypeScript sources.
- *
- * Compiled (`dist/hash/`): `worker.js` sits next to this module; it is started directly.
- *
- * Sources (vitest runs `src/` through its own transformer, which worker threads do not get):
- * there is no `worker.js` beside this file, only `worker.ts`. The worker is then started with a
- * tiny module-loader hook (`--import` of a data: URL calling `module.register`) that maps the
- * `./x.js` import specifiers to `./x.ts` and transpiles them with the `typescript` dev
- * dependency. So tests always exercise the current sources, never a stale `dist/`. The cost is
- * ~1.5 s per worker start for loading the compiler; production never takes this path.
- */
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
-import { StorageError } from "../errors/index.js";
+/** Starting a hash worker thread (see src/workers/spawn.ts for how sources are loaded in tests). */
+import type { Worker } from "node:worker_threads";
+import { spawnModuleWorker } from "../workers/spawn.js";
 import type { WorkerInit } from "./protocol.js";
 
 export function spawnHashWorker(init: WorkerInit): Worker {
-  const js = new URL("./worker.js", import.meta.url);
-  if (existsSync(js)) return new Worker(js, { workerData: init });
-  const ts = new URL("./worker.ts", import.meta.url);
-  if (existsSync(ts)) return new Worker(ts, { workerData: init, execArgv: ["--import", devLoaderUrl()] });
-  throw new StorageError("HASH_WORKER_MISSING", `Hash worker script not found next to ${import.meta.url}`, {
-    hint: "Rebuild the package (npm run build): dist/hash/worker.js is missing.",
-  });
-}
-
-let cachedLoaderUrl: string | undefined;
-
-function devLoaderUrl(): string {
-  if (cachedLoaderUrl === undefined) {
-    const typescript = pathToFileURL(resolveTypescript()).href;
-    const hooks = dataUrl(hooksSource(typescript));
-    cachedLoaderUrl = dataUrl(`import { register } from "node:module"; register(${JSON.stringify(hooks)});`);
-  }
-  return cachedLoaderUrl;
-}
-
-function resolveTypescript(): string {
-  try {
-    return createRequire(import.meta.url).resolve("typescript");
-  } catch (err) {
-    throw new StorageError("HASH_WORKER_MISSING", "Running from TypeScript sources, but `typescript` is not installed", {
-      hint: "Install dev dependencies (npm ci), or use the compiled package (npm run build).",
-      cause: err,
-    });
-  }
-}
-
-function dataUrl(source: string): string {
-  return `data:text/javascript,${encodeURIComponent(source)}`;
-}
-
-/** Loader hooks (plain JS, run in Node's loader thread): `.js` -> `.ts` fallback, transpile. */
-function hooksSource(typescriptUrl: string): string {
-  return `
-import ts from ${JSON.stringify(typescriptUrl)};
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-export async function resolve(specifier, context, next) {
-  const parent = context.parentURL;
-  if (parent && parent.endsWith(".ts") && specifier.startsWith(".") && specifier.endsWith(".js")) {
-    const asJs = new URL(specifier, parent);
-    const asTs = new URL(asJs.href.slice(0, -3) + ".ts");
-    if (!existsSync(fileURLToPath(asJs)) && existsSync(fileURLToPath(asTs))) return next(asTs.href, context);
-  }
-  return next(specifier, context);
-}
-export async function load(url, context, next) {
-  if (!url.startsWith("file:") || !url.endsWith(".ts")) return next(url, context);
-  const { source } = await next(url, { ...context, format: "module" });
-  const out = ts.transpileModule(String(source), {
-    fileName: fileURLToPath(url),
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, inlineSourceMap: true },
-  });
-  return { format: "module", source: out.outputText, shortCircuit: true };
-}`;
+  return spawnModuleWorker(new URL("./worker.js", import.meta.url), init, "HASH_WORKER_MISSING");
 }

@@ -3,11 +3,14 @@ import { IntegrityError } from "../errors/index.js";
 import { withCanonicalManifest, type CanonicalOptions } from "./canonical.js";
 import { fileSource } from "./sources.js";
 import { TopHasher } from "./encode.js";
+import { parallelTopHash } from "./parallel-top-hash.js";
 import { encodeManifest, type WriteOptions, type WriteResult } from "./writer.js";
 import type { ManifestSource } from "./types.js";
 
 /** The top hash of a manifest, in one streaming pass (two for a manifest not in quilt3's order). */
 export async function topHashOf(source: ManifestSource, options: CanonicalOptions = {}): Promise<string> {
+  const fast = await parallelTopHash(source, options);
+  if (fast !== undefined) return fast.topHash;
   return withCanonicalManifest(
     source,
     async ({ header, entries }) => {
@@ -65,6 +68,11 @@ export async function verifyManifest(
   copyPath: string,
   options: CanonicalOptions = {},
 ): Promise<VerifiedManifest> {
+  const fast = await parallelTopHash(source, options);
+  if (fast !== undefined) {
+    if (fast.topHash !== expected) throw topHashMismatch(expected, fast.topHash);
+    return { topHash: fast.topHash, source, entries: fast.entries, bytes: fast.bytes };
+  }
   let attempts = 0;
   let bytes = 0;
   let count = 0;
@@ -83,13 +91,7 @@ export async function verifyManifest(
     },
     options,
   );
-  if (topHash !== expected) {
-    throw new IntegrityError(
-      "TOP_HASH_MISMATCH",
-      `The manifest named ${expected} hashes to ${topHash}: it is not the package it claims to be.`,
-      { hint: "The registry is corrupt or was tampered with; nothing was read from it. Fetch the package again from a trusted registry." },
-    );
-  }
+  if (topHash !== expected) throw topHashMismatch(expected, topHash);
   if (attempts === 1) return { topHash, source, entries: count, bytes };
   const handles: FileHandle[] = [];
   try {
@@ -103,4 +105,12 @@ export async function verifyManifest(
     await Promise.all(handles.map((h) => h.close()));
   }
   return { topHash, source: fileSource(copyPath), copyPath, entries: count, bytes };
+}
+
+function topHashMismatch(expected: string, actual: string): IntegrityError {
+  return new IntegrityError(
+    "TOP_HASH_MISMATCH",
+    `The manifest named ${expected} hashes to ${actual}: it is not the package it claims to be.`,
+    { hint: "The registry is corrupt or was tampered with; nothing was read from it. Fetch the package again from a trusted registry." },
+  );
 }

@@ -42,12 +42,11 @@ export async function* readManifestRecords(
       }
       if (verdict === "match") matched = true;
     }
-    const value = parseLine(text, line);
     if (!sawHeader) {
       sawHeader = true;
-      yield { kind: "header", header: headerOf(value, line), line };
+      yield { kind: "header", header: headerOf(parseLine(text, line), line), line };
     } else {
-      yield recordOf(asObject(value, line), line, checkKeys);
+      yield quiltEntryLine(text, line, checkKeys) ?? recordOf(asObject(parseLine(text, line), line), line, checkKeys);
     }
   }
   if (!sawHeader) {
@@ -62,7 +61,48 @@ export async function* readManifestRecords(
  * layout is already known (a browse index says where its entry lines are).
  */
 export function parseRecordLine(text: string, line: number, options: Pick<ReadOptions, "checkKeys"> = {}): ManifestRecord {
-  return recordOf(asObject(parseLine(text, line), line), line, options.checkKeys ?? true);
+  const checkKeys = options.checkKeys ?? true;
+  return quiltEntryLine(text, line, checkKeys) ?? recordOf(asObject(parseLine(text, line), line), line, checkKeys);
+}
+
+// eslint-disable-next-line no-control-regex -- a raw control character is what this looks for
+const ESCAPE_OR_CONTROL = /[\\\u0000-\u001f]/;
+
+/**
+ * The entry of a line laid out exactly as quilt3 writes it, with no escape or control character:
+ * `{"logical_key": "K", "physical_keys": ["P"], "size": N, "hash": {"type": "T", "value": "V"}, "meta": M}`.
+ * Every string then ends at the next `"`, so the fields are found with `indexOf` and only `meta` goes
+ * through the JSON parser: the same record the general path gives, at a fraction of the cost.
+ * `undefined` for any other line (the general path then reads it, or reports what is wrong).
+ */
+export function quiltEntryLine(text: string, line: number, checkKeys: boolean): ManifestRecord | undefined {
+  if (!text.startsWith(LINE_START) || text.charCodeAt(text.length - 1) !== 0x7d || ESCAPE_OR_CONTROL.test(text)) return undefined;
+  let at = LINE_START.length;
+  const field = (prefix: string, end: string): string | undefined => {
+    if (!text.startsWith(prefix, at)) return undefined;
+    const from = at + prefix.length;
+    const to = text.indexOf(end, from);
+    if (to === -1) return undefined;
+    at = to;
+    return text.slice(from, to);
+  };
+  const logicalKey = field("", '"');
+  const physical = field('", "physical_keys": ["', '"');
+  const size = field('"], "size": ', ",");
+  const type = field(', "hash": {"type": "', '"');
+  const value = field('", "value": "', '"');
+  if (logicalKey === undefined || physical === undefined || size === undefined || type === undefined || value === undefined) return undefined;
+  if (!text.startsWith('"}, "meta": ', at) || !/^(?:0|[1-9][0-9]{0,14})$/.test(size)) return undefined;
+  let meta: PyValue;
+  try {
+    meta = parsePyJson(text.slice(at + '"}, "meta": '.length, -1), true);
+  } catch {
+    return undefined; // not one JSON value: the whole line may still be valid (or need its exact error)
+  }
+  if (!(meta instanceof Map)) return undefined;
+  if (checkKeys) assertSafeLoadedKey(logicalKey, line);
+  const entry: ManifestEntry = { logicalKey, physicalKey: physicalKeyOf([physical], line), size: Number(size), hash: { type, value }, meta };
+  return { kind: "entry", entry, line };
 }
 
 /**

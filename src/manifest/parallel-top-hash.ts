@@ -1,0 +1,233 @@
+/**
+ * The top hash on every core. Parsing and re-encoding each line is nearly all of the cost, and
+ * lines are independent; only SHA-256 must see the pre-images in order. So the main thread cuts
+ * the manifest into batches of whole lines, workers turn each batch into its pre-image bytes, and
+ * the main thread feeds those to one SHA-256 in batch order. A small manifest never starts a
+ * worker: its first `inlineBytes` are done on the main thread with the same code.
+ *
+ * Only the common case is handled here: a manifest in tree-walk order whose every line reads
+ * cleanly. Anything else (out of order, a bad line, a worker that cannot start) returns
+ * `undefined`, and the caller runs the sequential reader, which sorts or reports the exact error.
+ */
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import type { Worker } from "node:worker_threads";
+import { spawnModuleWorker } from "../workers/spawn.js";
+import { headerHashPart, successorProblem } from "./encode.js";
+import { BatchFallback, hashLines, type HashedLines } from "./hash-lines.js";
+import type { LineReply, LineTask } from "./line-protocol.js";
+import { DEFAULT_MAX_READ_LINE } from "./lines.js";
+import { readManifestRecords, type ReadOptions } from "./reader.js";
+import { bytesSource } from "./sources.js";
+import type { ManifestSource } from "./types.js";
+
+export interface ParallelOptions extends ReadOptions {
+  readonly signal?: AbortSignal;
+  /** Worker threads once the manifest is big; default the cores, at most 4. 0 or 1: main thread only. */
+  readonly workers?: number;
+  /** Bytes hashed on the main thread before any worker starts (default 32 MiB). */
+  readonly inlineBytes?: number;
+}
+
+export interface TopHashSummary {
+  readonly topHash: string;
+  readonly entries: number;
+  /** Sum of the entries' sizes. */
+  readonly bytes: number;
+}
+
+/** A batch is cut at the last line end after this many bytes. */
+const BATCH_BYTES = 4 << 20;
+
+/** The top hash of a manifest in tree-walk order, or `undefined` when the sequential path must decide. */
+export async function parallelTopHash(source: ManifestSource, options: ParallelOptions = {}): Promise<TopHashSummary | undefined> {
+  if (options.entryPrefix !== undefined) return undefined;
+  const run = new Run(options);
+  try {
+    for await (const batch of lineBatches(source(), options.maxLineBytes ?? DEFAULT_MAX_READ_LINE)) {
+      options.signal?.throwIfAborted();
+      if (!(await run.add(batch))) return undefined;
+    }
+    return await run.finish();
+  } catch (error) {
+    if (error instanceof BatchFallback) return undefined;
+    throw error;
+  } finally {
+    await run.close();
+  }
+}
+
+/** One top-hash computation: the header, then batches in order, inline or through the pool. */
+class Run {
+  private readonly sha = createHash("sha256");
+  private sawHeader = false;
+  private inline = 0;
+  private pool: LinePool | undefined;
+  private readonly pending: Promise<LineReply>[] = [];
+  private lastKey: string | undefined;
+  private entries = 0;
+  private bytes = 0;
+
+  constructor(private readonly options: ParallelOptions) {}
+
+  /** False when the manifest must go the sequential way. */
+  async add(batch: Buffer): Promise<boolean> {
+    if (!this.sawHeader) return this.header(batch);
+    const workers = this.options.workers ?? Math.min(availableParallelism(), 4);
+    if (this.pool === undefined && (workers < 2 || this.inline < (this.options.inlineBytes ?? 32 << 20))) {
+      this.inline += batch.length;
+      this.apply(hashLines(batch, this.options.checkKeys ?? true));
+      return true;
+    }
+    this.pool ??= new LinePool(workers, this.options.checkKeys ?? true);
+    const reply = this.pool.run(batch);
+    // Marked handled now: after a fallback nobody awaits the batches still in flight.
+    reply.catch(() => undefined);
+    this.pending.push(reply);
+    // Two batches a worker in flight: enough to keep them busy, little memory.
+    while (this.pending.length > 2 * workers) if (!this.settle(await this.pending.shift())) return false;
+    return true;
+  }
+
+  async finish(): Promise<TopHashSummary | undefined> {
+    if (!this.sawHeader) return undefined; // empty: the sequential reader has the message
+    while (this.pending.length > 0) if (!this.settle(await this.pending.shift())) return undefined;
+    return { topHash: this.sha.digest("hex"), entries: this.entries, bytes: this.bytes };
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  /** The first batch is the header line alone (lineBatches cuts it so); read by the sequential rules. */
+  private async header(batch: Buffer): Promise<boolean> {
+    this.sawHeader = true;
+    try {
+      for await (const record of readManifestRecords(bytesSource(batch)())) {
+        if (record.kind !== "header") return false;
+        this.sha.update(headerHashPart(record.header), "utf8");
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private settle(reply: LineReply | undefined): boolean {
+    if (reply === undefined || !reply.ok) return false;
+    this.apply({ ...reply, preimage: Buffer.from(reply.preimage, 0, reply.preimageLength) });
+    return true;
+  }
+
+  private apply(result: HashedLines): void {
+    if (result.firstKey !== undefined) {
+      // Within a batch the worker checked the order; across batches it is checked here.
+      let problem;
+      try {
+        problem = successorProblem(this.lastKey, result.firstKey);
+      } catch (error) {
+        throw new BatchFallback("invalid", { cause: error });
+      }
+      if (problem === "unsorted") throw new BatchFallback("unsorted");
+      this.lastKey = result.lastKey;
+    }
+    this.sha.update(result.preimage);
+    this.entries += result.entries;
+    this.bytes += result.bytes;
+  }
+}
+
+/**
+ * Whole lines in batches of about BATCH_BYTES, each in its own ArrayBuffer so it can be
+ * transferred; the header line comes alone first. A line longer than `maxLine` ends it (the
+ * sequential reader then refuses it with its message).
+ */
+async function* lineBatches(chunks: AsyncIterable<Uint8Array>, maxLine: number): AsyncGenerator<Buffer> {
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
+  let headerDone = false;
+  const take = (chunk: Uint8Array, end: number): Buffer => {
+    const out = Buffer.allocUnsafeSlow(heldBytes + end);
+    let at = 0;
+    for (const piece of held) {
+      out.set(piece, at);
+      at += piece.length;
+    }
+    out.set(chunk.subarray(0, end), at);
+    held = [];
+    heldBytes = 0;
+    return out;
+  };
+  for await (let chunk of chunks) {
+    if (!headerDone) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes > maxLine) throw new BatchFallback("invalid");
+        continue;
+      }
+      headerDone = true;
+      yield take(chunk, nl + 1);
+      chunk = chunk.subarray(nl + 1);
+    }
+    if (heldBytes + chunk.length >= BATCH_BYTES) {
+      const nl = chunk.lastIndexOf(10);
+      if (nl !== -1) {
+        yield take(chunk, nl + 1);
+        chunk = chunk.subarray(nl + 1);
+      }
+    }
+    if (chunk.length > 0) {
+      held.push(chunk);
+      heldBytes += chunk.length;
+    }
+    if (heldBytes > maxLine + BATCH_BYTES) throw new BatchFallback("invalid");
+  }
+  if (heldBytes > 0) yield take(new Uint8Array(0), 0);
+}
+
+/** Worker threads running `hashLines`, fed in turn; replies are matched to tasks by id. */
+class LinePool {
+  private readonly workers: Worker[] = [];
+  private readonly waiting = new Map<number, { resolve: (reply: LineReply) => void; reject: (error: unknown) => void }>();
+  private nextId = 0;
+  private turn = 0;
+
+  constructor(count: number, checkKeys: boolean) {
+    for (let i = 0; i < count; i++) {
+      const worker = spawnModuleWorker(new URL("./line-worker.js", import.meta.url), { checkKeys }, "MANIFEST_WORKER_MISSING");
+      worker.on("message", (reply: LineReply) => {
+        const waiter = this.waiting.get(reply.id);
+        this.waiting.delete(reply.id);
+        waiter?.resolve(reply);
+      });
+      // A worker that dies fails every batch in flight; the caller falls back to one thread.
+      worker.on("error", (error) => this.failAll(error));
+      worker.on("exit", (code) => this.failAll(new Error(`manifest line worker exited with code ${code}`)));
+      this.workers.push(worker);
+    }
+  }
+
+  run(batch: Buffer): Promise<LineReply> {
+    const id = this.nextId++;
+    const worker = this.workers[this.turn++ % this.workers.length] as Worker;
+    const task: LineTask = { id, bytes: batch.buffer as ArrayBuffer };
+    return new Promise<LineReply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage(task, [task.bytes]);
+    }).catch((error: unknown) => {
+      throw new BatchFallback("invalid", { cause: error });
+    });
+  }
+
+  private failAll(error: unknown): void {
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+  }
+
+  async close(): Promise<void> {
+    this.workers.forEach((worker) => worker.removeAllListeners("exit"));
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Starting a worker thread from the compiled package or from the TypeScript sources.
+ *
+ * Compiled (`dist/`): the worker's `.js` module sits next to its caller; it is started directly.
+ *
+ * Sources (vitest runs `src/` through its own transformer, which worker threads do not get):
+ * there is no `.js` beside the caller, only the `.ts`. The worker is then started with a
+ * tiny module-loader hook (`--import` of a data: URL calling `module.register`) that maps the
+ * `./x.js` import specifiers to `./x.ts` and transpiles them with the `typescript` dev
+ * dependency. So tests always exercise the current sources, never a stale `dist/`. The cost is
+ * ~1.5 s per worker start for loading the compiler; production never takes this path.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { StorageError } from "../errors/index.js";
+
+/** Start the worker module `js` (a `.js` URL beside the caller), or its `.ts` source under tests. */
+export function spawnModuleWorker(js: URL, workerData: unknown, code: string): Worker {
+  if (existsSync(js)) return new Worker(js, { workerData });
+  const ts = new URL(js.href.replace(/\.js$/, ".ts"));
+  if (existsSync(ts)) return new Worker(ts, { workerData, execArgv: ["--import", devLoaderUrl()] });
+  throw new StorageError(code, `Worker script ${js.pathname} not found`, {
+    hint: "Rebuild the package (npm run build): a worker module is missing from dist/.",
+  });
+}
+
+let cachedLoaderUrl: string | undefined;
+
+function devLoaderUrl(): string {
+  if (cachedLoaderUrl === undefined) {
+    const typescript = pathToFileURL(resolveTypescript()).href;
+    const hooks = dataUrl(hooksSource(typescript));
+    cachedLoaderUrl = dataUrl(`import { register } from "node:module"; register(${JSON.stringify(hooks)});`);
+  }
+  return cachedLoaderUrl;
+}
+
+function resolveTypescript(): string {
+  try {
+    return createRequire(import.meta.url).resolve("typescript");
+  } catch (err) {
+    throw new StorageError("WORKER_LOADER_MISSING", "Running from TypeScript sources, but `typescript` is not installed", {
+      hint: "Install dev dependencies (npm ci), or use the compiled package (npm run build).",
+      cause: err,
+    });
+  }
+}
+
+function dataUrl(source: string): string {
+  return `data:text/javascript,${encodeURIComponent(source)}`;
+}
+
+/** Loader hooks (plain JS, run in Node's loader thread): `.js` -> `.ts` fallback, transpile. */
+function hooksSource(typescriptUrl: string): string {
+  return `
+import ts from ${JSON.stringify(typescriptUrl)};
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+export async function resolve(specifier, context, next) {
+  const parent = context.parentURL;
+  if (parent && parent.endsWith(".ts") && specifier.startsWith(".") && specifier.endsWith(".js")) {
+    const asJs = new URL(specifier, parent);
+    const asTs = new URL(asJs.href.slice(0, -3) + ".ts");
+    if (!existsSync(fileURLToPath(asJs)) && existsSync(fileURLToPath(asTs))) return next(asTs.href, context);
+  }
+  return next(specifier, context);
+}
+export async function load(url, context, next) {
+  if (!url.startsWith("file:") || !url.endsWith(".ts")) return next(url, context);
+  const { source } = await next(url, { ...context, format: "module" });
+  const out = ts.transpileModule(String(source), {
+    fileName: fileURLToPath(url),
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, inlineSourceMap: true },
+  });
+  return { format: "module", source: out.outputText, shortCircuit: true };
+}`;
+}
