@@ -102,20 +102,23 @@ async function create(target: S3Target, job: MultipartJob): Promise<{ uploadId: 
  */
 async function abortUpload(target: S3Target, key: string, uploadId: string): Promise<void> {
   // A part the server was still storing when we stopped waiting can bring an aborted upload back
-  // (S3's documentation says so): abort again until the listing no longer shows it.
-  for (let attempt = 0; attempt < ABORT_ATTEMPTS; attempt++) {
+  // (S3's documentation says so): abort again until the listing no longer shows it, twice in a
+  // row a moment apart, since such a part may land just after a first clean listing (seen with
+  // versitygw under load).
+  let clean = 0;
+  for (let attempt = 0; attempt < ABORT_ATTEMPTS && clean < 2; attempt++) {
     try {
-      await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }));
+      if (clean === 0) await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }));
       const left = await listPendingUploads(target, key);
-      if (!left.some((u) => u.uploadId === uploadId)) return;
+      clean = left.some((u) => u.uploadId === uploadId) ? 0 : clean + 1;
     } catch {
-      // see above
+      clean = 0; // see above
     }
-    await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
+    if (clean < 2) await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
   }
 }
 
-const ABORT_ATTEMPTS = 4;
+const ABORT_ATTEMPTS = 6;
 
 /** Upload one part's bytes with their SHA-256, which S3 checks (BadDigest otherwise). */
 export async function sendPart(target: S3Target, key: string, uploadId: string, index: number, data: Buffer, digest: Buffer, signal: AbortSignal): Promise<PartOutcome> {
