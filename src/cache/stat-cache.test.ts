@@ -209,8 +209,8 @@ describe("stat cache: records of files the caller wrote (install)", () => {
   /** One run that wrote `a` itself (no file before) and hashed `b` (an old file). */
   async function writer(dir: string, options: StatCacheOptions) {
     const cache = (await StatCacheRun.open(dir, options))!;
-    (await cache.visitTarget("a", undefined)).settle(h("A"), st({ mtimeNs: fresh, ctimeNs: fresh }));
-    (await cache.visitTarget("b", st({ ino: 2n }))).settle(h("B"));
+    (await cache.visitTarget("a", () => undefined)).settle(h("A"), { stat: st({ mtimeNs: fresh, ctimeNs: fresh }), written: true });
+    (await cache.visit("b", st({ ino: 2n }))).settle(h("B"));
     return cache.commit();
   }
 
@@ -224,6 +224,19 @@ describe("stat cache: records of files the caller wrote (install)", () => {
     expect(soon.stats).toMatchObject({ racy: 1 });
     const past = await run(dir, opts({ now: () => NOW + 2_000 }), files);
     expect(past.hits).toEqual(["a", "b"]);
+  });
+
+  it("stats an install's target only when it has a record", async () => {
+    const { dir, opts } = await folder();
+    await writer(dir, opts({ ownWrites: true }));
+    const cache = (await StatCacheRun.open(dir, opts({ readOnly: true })))!;
+    const asked: string[] = [];
+    const statOf = (key: string, stat: FileStat | undefined) => () => (asked.push(key), stat);
+    expect((await cache.visitTarget("a", statOf("a", undefined))).hit).toBeUndefined();
+    expect((await cache.visitTarget("ab", statOf("ab", st()))).hit).toBeUndefined();
+    expect((await cache.visitTarget("b", statOf("b", st({ ino: 2n })))).hit).toEqual(h("B"));
+    expect(asked).toEqual(["a", "b"]);
+    await cache.abandon();
   });
 
   it("drops them in a run not opened for its own writes", async () => {

@@ -14,7 +14,7 @@ import { realpath } from "node:fs/promises";
 import { dirname, isAbsolute, relative, sep } from "node:path";
 import { compareLogicalKeys } from "../sort/index.js";
 import { fileStatOf, isRacy, sameStat, type FileStat } from "./file-stat.js";
-import type { CachedHash, CacheHeader } from "./format.js";
+import type { CachedHash, CacheHeader, CacheRecord } from "./format.js";
 import { statCacheFile, type LocationOptions } from "./location.js";
 import { openCacheFile, type CacheCursor } from "./reader.js";
 import { CacheWriter } from "./writer.js";
@@ -59,13 +59,22 @@ export interface Visit {
   /** The recorded hash, when the file is provably unchanged since. */
   readonly hit: CachedHash | undefined;
   /**
-   * The file's hash as now known (`undefined`: unknown, record dropped); once per visit. `written`:
-   * the caller wrote the file itself, with these bytes, and this is its stat taken just after.
+   * The file's hash as now known (`undefined`: unknown, record dropped); once per visit. `stat`:
+   * the file's stat, when the visit had none or the file changed since; `written`: the caller
+   * wrote the file itself, with these bytes, and `stat` was taken just after.
    */
-  settle(hash: CachedHash | undefined, written?: FileStat): void;
+  settle(hash: CachedHash | undefined, then?: Settled): void;
 }
 
-/** A visit of a file that may not exist yet (an install target): no stat, no hit. */
+export interface Settled {
+  readonly stat: FileStat;
+  readonly written?: boolean;
+}
+
+/**
+ * A visit of an install's target: its stat is taken only when the cache has a record of it (the
+ * caller's `statNow`), so a fresh install costs no extra stat; no stat, no hit.
+ */
 export interface TargetVisit extends Omit<Visit, "stat"> {
   readonly stat: FileStat | undefined;
 }
@@ -84,7 +93,7 @@ function statOrUndefined(path: string): BigIntStats | undefined {
 
 class Slot implements TargetVisit {
   hash: CachedHash | undefined;
-  written: FileStat | undefined;
+  then: Settled | undefined;
   settled = false;
 
   constructor(
@@ -94,11 +103,11 @@ class Slot implements TargetVisit {
     private readonly onSettle: (() => void) | undefined,
   ) {}
 
-  settle(hash: CachedHash | undefined, written?: FileStat): void {
+  settle(hash: CachedHash | undefined, then?: Settled): void {
     if (this.settled) return;
     this.settled = true;
     this.hash = hash;
-    this.written = written;
+    this.then = then;
     this.onSettle?.();
   }
 }
@@ -167,21 +176,23 @@ export class StatCacheRun {
     return (await this.enter(key, stat)) as Slot & { readonly stat: FileStat };
   }
 
-  /** As `visit`, for a path that may hold no file yet (`stat` undefined): an install's target. */
-  visitTarget(key: string, stat: FileStat | undefined): Promise<TargetVisit> {
-    return this.enter(key, stat);
+  /** As `visit`, for an install's target: `statNow` (undefined: no file) is called only if the cache has a record of `key`. */
+  visitTarget(key: string, statNow: () => FileStat | undefined): Promise<TargetVisit> {
+    return this.enter(key, statNow);
   }
 
-  private async enter(key: string, stat: FileStat | undefined): Promise<Slot> {
+  private async enter(key: string, stat: FileStat | (() => FileStat | undefined)): Promise<Slot> {
     if (this.stopped || (this.lastKey !== undefined && compareLogicalKeys(this.lastKey, key) >= 0)) {
       // Out of order (or after a stop): not part of the merge, so neither looked up nor recorded.
-      return new Slot(key, stat, undefined, undefined);
+      return new Slot(key, typeof stat === "function" ? undefined : stat, undefined, undefined);
     }
     this.lastKey = key;
-    const hit = stat === undefined ? undefined : await this.lookup(key, stat);
+    const record = await this.recordOf(key);
+    const now = typeof stat === "function" ? (record === undefined ? undefined : stat()) : stat;
+    const hit = record === undefined || now === undefined ? undefined : this.trusted(record, now);
     if (hit === undefined) this.stats.misses++;
     else this.stats.hits++;
-    const slot = new Slot(key, stat, hit, () => this.flush());
+    const slot = new Slot(key, now, hit, () => this.flush());
     this.queue.push(slot);
     if (this.writer !== undefined) await this.writer.drained();
     return slot;
@@ -237,14 +248,20 @@ export class StatCacheRun {
     return this.stats;
   }
 
-  private async lookup(key: string, stat: FileStat): Promise<CachedHash | undefined> {
+  private async recordOf(key: string): Promise<CacheRecord | undefined> {
     const old = this.old;
     if (old === undefined) return undefined;
     const record = await old.cursor.find(key);
     if (old.cursor.problem !== undefined) this.stats.ignored ??= old.cursor.problem;
-    if (record === undefined || !sameStat(record.stat, stat)) return undefined;
+    return record;
+  }
+
+  /** The record's hash if the file's stat now proves it. */
+  private trusted(record: CacheRecord, stat: FileStat): CachedHash | undefined {
+    const header = this.old?.header;
+    if (header === undefined || !sameStat(record.stat, stat)) return undefined;
     // Files an install wrote are newer than its start: judged by this run's clock (file-stat.ts).
-    const since = old.header.ownWrites === true ? this.recordedNs : old.header.recordedNs;
+    const since = header.ownWrites === true ? this.recordedNs : header.recordedNs;
     if (isRacy(record.stat, since, this.racyNs)) {
       this.stats.racy++;
       return undefined;
@@ -258,7 +275,7 @@ export class StatCacheRun {
       const slot = this.queue[this.head]!;
       if (!slot.settled && !all) break;
       this.head++;
-      const stat = slot.written ?? slot.stat;
+      const stat = slot.then?.stat ?? slot.stat;
       if (slot.settled && slot.hash !== undefined && stat !== undefined && this.writer !== undefined && this.keeps(slot, stat)) {
         this.writer.append({ key: slot.key, stat, hash: slot.hash });
         this.stats.recorded++;
@@ -273,7 +290,7 @@ export class StatCacheRun {
 
   /** A record made from racy times would never be trusted, so it is left out; our own writes are judged later. */
   private keeps(slot: Slot, stat: FileStat): boolean {
-    return (slot.written !== undefined && this.ownWrites) || !isRacy(stat, this.recordedNs, this.racyNs);
+    return (slot.then?.written === true && this.ownWrites) || !isRacy(stat, this.recordedNs, this.racyNs);
   }
 
   private wake(): void {

@@ -77,6 +77,19 @@ export class DestGuard {
     return this.judged(st, path, key, folderOk);
   }
 
+  /** As `finalState` (a file only), with nanosecond times (for the stat cache). */
+  async finalStateBig(path: string, key: string): Promise<BigIntStats | undefined> {
+    let st: BigIntStats;
+    try {
+      st = await lstat(path, { bigint: true });
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw writeFailed(path, "inspect", error);
+    }
+    return this.judged(st, path, key, false);
+  }
+
   /**
    * As `finalState`, synchronous and with nanosecond times (for the stat cache): a few µs, where an
    * awaited lstat costs a thread-pool round trip, which adds up over many files a cache lets us skip.

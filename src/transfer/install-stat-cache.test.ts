@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { StatCacheOptions } from "../cache/index.js";
 import { hashFile, type HashPool } from "../hash/index.js";
 import type { ManifestEntry } from "../manifest/index.js";
-import { compareDir, install, readLocalEntry, type EntryRef } from "./index.js";
+import { compareDir, install, readLocalEntry, type EntryRef, type ReadEntry } from "./index.js";
 import { packageOf, stream, useTempDirs, type Tree } from "./test-fixtures.js";
 
 const dirs = useTempDirs("quiltkit-install-statcache-");
@@ -34,7 +34,7 @@ async function setup(n = 12): Promise<{ entries: ManifestEntry[]; files: Tree; d
   return { entries, files, dest, cacheFile: join(dest, ".quiltkit", "stat-cache", "stat-cache.v1.jsonl") };
 }
 
-async function run(entries: ManifestEntry[], dest: string, statCache: StatCacheOptions, more: { pool?: HashPool; readEntry?: typeof readLocalEntry } = {}) {
+async function run(entries: ManifestEntry[], dest: string, statCache: StatCacheOptions, more: { pool?: HashPool; readEntry?: ReadEntry } = {}) {
   return install(stream(entries), dest, { readEntry: more.readEntry ?? readLocalEntry, tmpDir: dirs.base(), statCache, ...(more.pool ? { pool: more.pool } : {}) });
 }
 
@@ -127,6 +127,15 @@ describe("install with the destination's stat cache", () => {
     expect(rerun).toMatchObject({ files: 7, rehashed: 0, statCache: { hits: 5 } });
     expect(reads).toEqual([]);
     await sameFiles(dest, files);
+  });
+
+  it("hashes files found without a record once, and records them for the next run", async () => {
+    const { entries, dest, cacheFile } = await setup();
+    await install(stream(entries), dest, { readEntry: readLocalEntry, tmpDir: dirs.base() }); // no stat cache
+    const second = await run(entries, dest, { file: cacheFile, now: later });
+    expect(second).toMatchObject({ files: 0, skipped: 12, rehashed: 12, statCache: { hits: 0, recorded: 12 } });
+    const third = await run(entries, dest, { file: cacheFile, now: later });
+    expect(third).toMatchObject({ files: 0, skipped: 12, rehashed: 0, statCache: { hits: 12 } });
   });
 
   it("leaves a cache that verify (compareDir) uses: no file read", async () => {

@@ -9,7 +9,7 @@
  * tree-walk order of their targets for it to help (out-of-order ones are simply not cached), and
  * every file written or proven is recorded for the next run.
  */
-import { lstatSync } from "node:fs";
+import { lstatSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { fileStatOf, type CachedHash, type FileStat, type StatCacheRun, type TargetVisit } from "../cache/index.js";
 import { QuiltError } from "../errors/index.js";
@@ -44,10 +44,19 @@ interface TargetStat {
   readonly mode: number | bigint;
 }
 
-/** What is at a target now: its stat (`undefined`: no file) and, with a stat cache, its visit. */
+/** What is at a target now: its stat (`undefined`: no file, or not taken yet) and, with a stat cache, its visit. */
 interface Found {
   readonly st: TargetStat | undefined;
   readonly visit: TargetVisit | undefined;
+  /** The stat taken after the visit, for the cache to record with the hash. */
+  readonly seen?: FileStat;
+}
+
+/** Not stat'ed yet (no record, or no cache): now, in the concurrent part. */
+async function statInTask(guard: DestGuard, path: string, item: Item, visit: TargetVisit | undefined): Promise<Found> {
+  if (visit === undefined) return { st: await guard.finalState(path, item.key), visit };
+  const st = await guard.finalStateBig(path, item.key);
+  return { st, visit, ...(st === undefined ? {} : { seen: fileStatOf(st) }) };
 }
 
 /** Places each item under `root` through the guarded, verified write path. */
@@ -58,14 +67,14 @@ export async function writeItems<I extends Item>(items: AsyncIterable<I>, root: 
     const path = guard.pathOf(item.target, item.key);
     const { dir } = await guard.folderOf(item.target, item.key);
     const found = cache === undefined ? undefined : await visitTarget(cache, guard, path, item);
-    if (found !== undefined && o.skipPresent && proven(found, item, o.placer)) {
+    if (found?.st !== undefined && o.skipPresent && proven(found, item, o.placer)) {
       found.visit?.settle(found.visit.hit);
       o.onSkipped?.(item, false);
       return undefined;
     }
     return async () => {
       try {
-        await placeItem(item, dir, path, found ?? { st: await guard.finalState(path, item.key), visit: undefined }, signal, o);
+        await placeItem(item, dir, path, found?.st === undefined ? await statInTask(guard, path, item, found?.visit) : found, signal, o);
       } finally {
         found?.visit?.settle(undefined); // a failed item leaves no record (a settled one keeps its own)
       }
@@ -73,10 +82,18 @@ export async function writeItems<I extends Item>(items: AsyncIterable<I>, root: 
   });
 }
 
-/** The target's stat, taken now, and its stat cache visit; waits while the cache's reorder queue is full. */
+/**
+ * The target's stat cache visit, with its stat taken now when the cache has a record of it (a
+ * synchronous lstat: cheap when nothing is being written, as on a reinstall); waits while the
+ * cache's reorder queue is full. A fresh install's files have no record, so this costs no stat:
+ * a synchronous one would wait on the folder's lock behind the writes in flight.
+ */
 async function visitTarget(cache: StatCacheRun, guard: DestGuard, path: string, item: Item): Promise<Found> {
-  const st = guard.finalStateSync(path, item.key);
-  const visit = await cache.visitTarget(item.target, st === undefined ? undefined : fileStatOf(st));
+  let st: BigIntStats | undefined;
+  const visit = await cache.visitTarget(item.target, () => {
+    st = guard.finalStateSync(path, item.key);
+    return st === undefined ? undefined : fileStatOf(st);
+  });
   await cache.room();
   return { st, visit };
 }
@@ -97,13 +114,13 @@ function keeps(st: TargetStat, placer: FilePlacer | undefined): boolean {
 
 /** Skips the file when hashing proves it in place, else places or writes it; records the outcome. */
 async function placeItem<I extends Item>(item: I, dir: string, path: string, found: Found, signal: AbortSignal, o: WriteItemsOptions<I>): Promise<void> {
-  const { st, visit } = found;
+  const { st, visit, seen } = found;
   const hit = visit?.hit;
   // A recorded hash of the same type that is not the item's: the file is an older version, unread.
   const stale = hit !== undefined && hit.type === item.type && hit.value !== item.value;
   const candidate = o.skipPresent && st !== undefined && Number(st.size) === item.size && !stale && keeps(st, o.placer);
   if (candidate && (await inPlace(path, item, signal, o.pool))) {
-    visit?.settle({ type: item.type, value: item.value });
+    visit?.settle({ type: item.type, value: item.value }, seen === undefined ? undefined : { stat: seen });
     o.onSkipped?.(item, true);
     return;
   }
@@ -112,7 +129,7 @@ async function placeItem<I extends Item>(item: I, dir: string, path: string, fou
   if (!placed) await writeVerified(dir, name, entryOf(item), item.type, { readEntry: o.readEntry, signal, onBytes: o.onBytes, fsync: o.fsync });
   if (visit !== undefined) {
     const after = writtenStat(join(dir, name));
-    visit.settle(after === undefined ? undefined : { type: item.type, value: item.value }, after);
+    visit.settle(after === undefined ? undefined : { type: item.type, value: item.value }, after === undefined ? undefined : { stat: after, written: true });
   }
   o.onWritten?.(item);
 }
