@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, Quiltkit beside quilt3 in the same run. Reports ratios
 // (quilt3 / ours: above 1 means we are faster or smaller), peak memory and bytes read; never a
 // lone time. Each bench's quilt3 half is optional: without quilt3 it says so and goes on.
-// Usage: npm run bench [-- NAME...]      names: tophash, hash, browse, s3, scale (default: all)
+// Usage: npm run bench [-- NAME...]      names: tophash, hash, browse, s3, scale, install (default: all)
 //        BENCH_SCALE_ENTRIES=1000000 npm run bench -- scale     (default 10000000: about 2 hours)
 //        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,10000000)
 //        BENCH_S3_CASES=small npm run bench -- s3              (default small,big)
@@ -137,6 +137,14 @@ const BENCHES = {
     const r = await run({ entries: Number(process.env.BENCH_SCALE_ENTRIES ?? 10_000_000) });
     saveResults("scale", r);
     return scaleLines(r);
+  },
+
+  // Install of 20,000 x 16 KiB files from a local registry, and reinstall with nothing changed (BENCH_INSTALL=COUNTxBYTES).
+  install: async () => {
+    const { run, report } = await import("./install.mjs");
+    const r = await run();
+    saveResults("install", r);
+    return report(r);
   },
 };
 
