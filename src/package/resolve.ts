@@ -3,6 +3,7 @@ import { ConflictError, IntegrityError, UsageError } from "../errors/index.js";
 import { compareLogicalKeys, externalSort } from "../sort/index.js";
 import { pyRepr } from "../manifest/index.js";
 import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
+import { opSize } from "./op-size.js";
 
 interface Sequenced {
   readonly seq: number;
@@ -35,8 +36,8 @@ export async function* resolveEntries(ops: AsyncIterable<KeyOp>, options: Resolv
     compare: (a: Sequenced, b: Sequenced) => compareLogicalKeys(keyOf(a.op), keyOf(b.op)),
     serialize: (record: Sequenced) => serialize(record),
     deserialize: (bytes: Buffer) => deserialize(bytes) as Sequenced,
-    // A cheap estimate: the default sizes each record by serializing it a second time.
-    sizeOf: (record: Sequenced) => 2 * keyOf(record.op).length + ("entry" in record.op ? 2 * record.op.entry.physicalKey.length + 300 : 100),
+    // Not the default, which serializes each record a second time; nor too low (see opSize).
+    sizeOf: (record: Sequenced) => opSize(record.op),
     ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
