@@ -13,14 +13,15 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { Worker, type ResourceLimits } from "node:worker_threads";
 import { StorageError } from "../errors/index.js";
 
 /** Start the worker module `js` (a `.js` URL beside the caller), or its `.ts` source under tests. */
-export function spawnModuleWorker(js: URL, workerData: unknown, code: string): Worker {
-  if (existsSync(js)) return new Worker(js, { workerData });
+export function spawnModuleWorker(js: URL, workerData: unknown, code: string, resourceLimits?: ResourceLimits): Worker {
+  const limits = resourceLimits === undefined ? {} : { resourceLimits };
+  if (existsSync(js)) return new Worker(js, { workerData, ...limits });
   const ts = new URL(js.href.replace(/\.js$/, ".ts"));
-  if (existsSync(ts)) return new Worker(ts, { workerData, execArgv: ["--import", devLoaderUrl()] });
+  if (existsSync(ts)) return new Worker(ts, { workerData, execArgv: ["--import", devLoaderUrl()], ...limits });
   throw new StorageError(code, `Worker script ${js.pathname} not found`, {
     hint: "Rebuild the package (npm run build): a worker module is missing from dist/.",
   });
