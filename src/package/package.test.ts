@@ -165,4 +165,20 @@ describe("adding data and fixing folders", () => {
     const again = await pkg.install(dest);
     expect(again).toMatchObject({ files: 0, skipped: 4 });
   });
+
+  it("verifies a folder installed with `path` against that sub-tree only, keys relative to it", async () => {
+    const pkg = await published();
+    const dest = join(root, "cats-only");
+    expect(await pkg.install(dest, { path: "cats/" })).toMatchObject({ files: 2 });
+    // Without `path` the whole package is compared, so every key reads as deleted.
+    expect((await pkg.verify(dest)).deleted).toEqual(["README.md", "cats/file1.txt", "cats/tabby/a.txt", "dogs/b.txt"]);
+    expect(await pkg.verify(dest, { path: "cats" })).toMatchObject({ added: [], modified: [], deleted: [], matches: true });
+    await writeFile(join(dest, "tabby", "a.txt"), "not a tabby");
+    await rm(join(dest, "file1.txt"));
+    await writeFile(join(dest, "extra.txt"), "x");
+    expect(await pkg.verify(dest, { path: "cats/" })).toMatchObject({ added: ["extra.txt"], modified: ["tabby/a.txt"], deleted: ["file1.txt"], matches: false });
+    const single = join(root, "one-file");
+    await pkg.install(single, { path: "dogs/b.txt" });
+    expect(await pkg.verify(single, { path: "dogs/b.txt" })).toMatchObject({ added: [], modified: [], deleted: [], matches: true });
+  });
 });

@@ -21,6 +21,7 @@ import {
   diffEntries,
   forceMatch,
   install,
+  installTarget,
   type CompareDirResult,
   type DifferenceKind,
   type ExecuteInstallOptions,
@@ -109,6 +110,11 @@ export type StatCacheChoice = StatCacheOptions | false;
 
 export interface CompareOptionsOf {
   readonly extraFilesOk?: boolean;
+  /**
+   * Compare the folder with this sub-tree only, laid out as `install` with the same `path` writes
+   * it (keys relative to the folder, or a file under its base name); reported keys are relative too.
+   */
+  readonly path?: string;
   readonly tmpDir?: string;
   readonly signal?: AbortSignal;
   readonly onDifference?: (kind: DifferenceKind, key: string) => void;
@@ -385,7 +391,9 @@ export class Package {
    * `deleted` in the package only, `modified` differ in size or hash. `.quiltkit/` is left out.
    */
   async verify(dir: string, options: CompareOptionsOf = {}): Promise<CompareDirResult> {
-    return compareDir(() => this.entries(signalOf(options)), dir, {
+    const path = options.path?.replace(/\/+$/, "");
+    const entries = path === undefined || path === "" ? () => this.entries(signalOf(options)) : () => this.subtree(path, options);
+    return compareDir(entries, dir, {
       exclude: [STATE_DIR],
       ...this.poolOption(),
       ...statCacheOf(options),
@@ -394,6 +402,17 @@ export class Package {
       ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
       ...signalOf(options),
     });
+  }
+
+  /**
+   * The entries of `path` (a folder or a file), keyed as `install({path})` places them: one ranged
+   * read with a browse index (trusting the registry for the top hash, as `ls` does).
+   */
+  private async *subtree(path: string, options: { signal?: AbortSignal }): AsyncGenerator<ManifestEntry> {
+    for await (const entry of this.entries({ prefix: path, ...signalOf(options) })) {
+      const target = installTarget(entry.logicalKey, path);
+      if (target !== undefined) yield { ...entry, logicalKey: target };
+    }
   }
 
   /**
