@@ -175,7 +175,7 @@ function ratios(ours, theirs) {
 }
 
 export async function run(options = {}) {
-  const s = options.spec ?? spec(process.argv[2]);
+  const s = options.spec ?? spec();
   const bytes = s.files * s.size;
   const root = mkdtempSync(join(tmpdir(), "quiltkit-bench-install-"));
   try {
@@ -264,7 +264,7 @@ export function report(r) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const r = await run();
+  const r = await run(process.argv[2] ? { spec: spec(process.argv[2]) } : {});
   console.log(JSON.stringify(r, null, 2));
   for (const line of report(r)) console.log(line);
 }
