@@ -2,7 +2,7 @@
 // (quilt3 / ours: above 1 means we are faster or smaller), peak memory and bytes read; never a
 // lone time. Each bench's quilt3 half is optional: without quilt3 it says so and goes on.
 // Usage: npm run bench [-- NAME...]      names: tophash, hash, browse, s3, scale, install (default: all)
-//        BENCH_SCALE_ENTRIES=1000000 npm run bench -- scale     (default 10000000: about 2 hours)
+//        BENCH_SCALE_ENTRIES=1000000 npm run bench -- scale     (default 10000000: ~10x the 1M run, which took 16 CPU-minutes)
 //        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,10000000)
 //        BENCH_S3_CASES=small npm run bench -- s3              (default small,big)
 // The s3 and browse benches also write their raw figures to bench/results/latest.json.
