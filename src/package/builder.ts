@@ -31,6 +31,7 @@ import { validatePackageName } from "../registry/names.js";
 import { isS3Storage, LocalStorage, type Remotes } from "../storage/index.js";
 import { createReadStream } from "node:fs";
 import { OpLog } from "./op-log.js";
+import { EntryReplay } from "./entry-replay.js";
 import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
 import { resolveEntries } from "./resolve.js";
 import { localFile, needRemotes, s3Object, s3Prefix, toPhysicalKey, type S3Source } from "./sources.js";
@@ -184,6 +185,12 @@ export class PackageBuilder {
   private readonly dirMeta = new Map<string, PyValue>();
   private readonly prefixDeletes = new Map<string, number>();
   private readonly ops: OpLog;
+  /** The entries of the current revision once resolved, so later passes replay instead of sorting again. */
+  private readonly resolved = new EntryReplay({
+    stamp: () => `${this.revision}/${this.ops.size}`,
+    dir: () => this.ensureWorkDir(),
+    resolve: (signal) => this.resolve(signal),
+  });
   /** Entries before every operation, in tree-walk order (setBase). */
   private base: (() => AsyncIterable<PendingEntry>) | undefined;
   private workDir: string | undefined;
@@ -210,6 +217,7 @@ export class PackageBuilder {
 
   private changed(logical?: string, source?: string): void {
     this.revision += 1;
+    this.resolved.invalidate();
     if (logical !== undefined && source !== undefined) {
       const at = this.contents.findIndex((c) => c.logical === logical);
       if (at >= 0) this.contents.splice(at, 1);
@@ -504,9 +512,18 @@ export class PackageBuilder {
     return this;
   }
 
-  /** The entries as they stand, in tree-walk order, hashes not yet computed. Streams. */
+  /**
+   * The entries as they stand, in tree-walk order, hashes not yet computed. Streams. The first
+   * pass after a change sorts the operations; later ones replay its result from the work folder.
+   */
   async *pendingEntries(signal?: AbortSignal): AsyncGenerator<PendingEntry> {
-    yield* resolveEntries(this.ops.replay(), {
+    // No operations, nothing to sort: a base alone is merged as it is read, as cheap as a replay.
+    if (this.ops.size === 0) yield* this.resolve(signal);
+    else yield* this.resolved.entries(signal);
+  }
+
+  private resolve(signal?: AbortSignal): AsyncGenerator<PendingEntry> {
+    return resolveEntries(this.ops.replay(), {
       prefixDeletes: this.prefixDeletes,
       ...(this.base === undefined ? {} : { base: this.base() }),
       ...(this.options.tmpDir === undefined ? {} : { tmpDir: this.options.tmpDir }),
@@ -577,6 +594,7 @@ export class PackageBuilder {
     // The pass reads the operation log, so the new locations are gathered apart (spilling to
     // disk past a limit, like the log) and appended after it.
     const updates = new OpLog(this.options.tmpDir ?? tmpdir());
+    const opsBefore = this.ops.size;
     const record = async (pushed: PushedEntry, before: PendingEntry): Promise<void> => {
       totals[pushed.outcome] += 1;
       if (pushed.outcome === "copied") totals.bytes += pushed.entry.size;
@@ -603,7 +621,9 @@ export class PackageBuilder {
       if (line.source.startsWith("s3://")) continue;
       line.source = `${destination}${line.logical === "./" ? "" : line.logical}`;
     }
-    this.changed();
+    // Nothing repointed (remote entries, data already there and hashed): the entries, their
+    // replay and the last build still hold, so the manifest push after this sorts nothing.
+    if (this.ops.size !== opsBefore) this.changed();
     return totals;
   }
 
@@ -787,6 +807,7 @@ export class PackageBuilder {
 
   /** Remove the builder's temp files (spilled operations, built manifests). */
   async dispose(): Promise<void> {
+    await this.resolved.dispose();
     await this.ops.dispose();
     if (this.workDir) await rm(this.workDir, { recursive: true, force: true });
     this.workDir = undefined;
