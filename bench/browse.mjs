@@ -187,36 +187,31 @@ async function theirs(url, target, c) {
   const server = before ? serverDelta(target.server, before) : {};
   const marks = Object.fromEntries([...r.stderr.matchAll(/^BENCH_MARK (.*)$/gm)].map((m) => JSON.parse(m[1])).map((m) => [m.step, m]));
   const whole = { seconds: round(r.seconds), cpuSeconds: round(r.cpuSeconds), peakRssMiB: round(r.peakRssMiB, 0), ...server };
-  if (r.outcome !== "ok") {
-    const reached = Object.keys(marks).at(-1) ?? "nothing";
-    const last = /^(\w*Error.*)$/m.exec(r.stderr)?.[1];
-    return { outcome: `did not finish (${r.outcome}) after ${reached}`, ...whole, ...(last ? { error: last.slice(0, 300) } : {}) };
-  }
-  const answer = JSON.parse(r.stdout.split("\n").at(-1));
+  const answers = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  const keys = answers.find((a) => a.keys)?.keys;
+  const totals = answers.find((a) => a.entries !== undefined);
+  const out = { outcome: r.outcome === "ok" ? "ok" : `did not finish (${r.outcome}) after ${Object.keys(marks).at(-1) ?? "nothing"}` };
+  const error = /^(\w*Error.*)$/m.exec(r.stderr)?.[1];
+  if (r.outcome !== "ok" && error) out.error = error.slice(0, 300);
+  // Split by the script's own clock and getrusage: `ls` is all up to the keys; `show` all but the
+  // keys step. The interpreter's exit, which frees the whole package, is left out of both.
   const { import: imp, browse, ls, walk } = marks;
-  // Wall by the script's own clock (from its first line): the interpreter's exit, which frees the
-  // whole package, is left out of both.
-  const lsStep = { wall: ls.wall - browse.wall, cpu: ls.cpu - browse.cpu };
   const readOf = (m) => (target.server ? server.serverSentBytes : m.rchar - imp.rchar);
-  return {
-    outcome: "ok",
-    ls: {
-      seconds: round(ls.wall),
-      cpuSeconds: round(ls.cpu),
-      peakRssMiB: round(ls.maxrssKiB / 1024, 0),
-      readBytes: readOf(ls),
-      answer: checkKeys(answer.keys, c.expected.keys),
-    },
-    show: {
+  if (ls && keys) {
+    out.ls = { seconds: round(ls.wall), cpuSeconds: round(ls.cpu), peakRssMiB: round(ls.maxrssKiB / 1024, 0), readBytes: readOf(ls), answer: checkKeys(keys, c.expected.keys) };
+    out.browseCpuSeconds = round(browse.cpu - imp.cpu);
+  }
+  if (ls && walk && totals) {
+    const lsStep = { wall: ls.wall - browse.wall, cpu: ls.cpu - browse.cpu };
+    out.show = {
       seconds: round(walk.wall - lsStep.wall),
       cpuSeconds: round(walk.cpu - lsStep.cpu),
       peakRssMiB: round(walk.maxrssKiB / 1024, 0),
       readBytes: readOf(walk),
-      answer: checkTotals(answer, c.expected.totals),
-    },
-    browseCpuSeconds: round(browse.cpu - imp.cpu),
-    whole,
-  };
+      answer: checkTotals(totals, c.expected.totals),
+    };
+  }
+  return { ...out, whole };
 }
 
 function serverCounters(server) {

@@ -37,7 +37,7 @@ export function browseTable(r, { table, fmt }) {
       }
       const q = st.quilt3;
       if (q.outcome !== "ok") lines.push(`  quilt3: ${q.outcome}` + (q.whole ? ` (${fmt(q.whole.seconds, 0)} s wall, ${fmt(q.whole.cpuSeconds, 0)} CPU-s, peak ${fmt(q.whole.peakRssMiB, 0)} MiB)` : "") + (q.error ? `: ${q.error}` : ""));
-      const answers = [...Object.values(st.quiltkit), ...(q.outcome === "ok" ? [q.ls, q.show] : [])].map((m) => m.answer);
+      const answers = [...Object.values(st.quiltkit), ...[q.ls, q.show].filter(Boolean)].map((m) => m.answer);
       const wrong = answers.filter((a) => !a.startsWith("ok"));
       lines.push(wrong.length === 0 ? `  every answer checked against the generator: ${answers.length} ok` : `  WRONG ANSWERS: ${wrong.join("; ")}`);
     }
@@ -47,10 +47,11 @@ export function browseTable(r, { table, fmt }) {
 
 function rowsOf(s, st, fmt) {
   const rows = [["case", "wall s", "CPU s", "RSS MiB", "read MiB", "read/manifest", "quilt3 CPU s", "quilt3 RSS MiB", "quilt3 read MiB", "CPU ratio", "RSS ratio", "target"]];
-  const q = st.quilt3.outcome === "ok" ? st.quilt3 : undefined;
+  // A quilt3 run stopped by a limit may still have answered `ls` (its steps are split, see browse.mjs).
+  const q = st.quilt3;
   for (const [key, op, kind, label] of CASES) {
     const m = st.quiltkit[key];
-    const t = q?.[op];
+    const t = q[op];
     const cpu = t ? t.cpuSeconds / m.cpuSeconds : NaN;
     const rss = t ? t.peakRssMiB / m.peakRssMiB : NaN;
     const goal = TARGETS[kind];
