@@ -4,14 +4,26 @@
  * keywords ignored (`strict: false`), string lengths in code points, and `pattern` /
  * `patternProperties` read as Python regular expressions with `re.search` semantics.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { createRequire } from "node:module";
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from "ajv";
 import { PythonRegexError, pythonRegExp } from "./python-regex.js";
 
 /** ajv's pluggable regex engine: Python patterns, translated (ajv always asks for the `u` flag). */
 const pythonEngine = Object.assign((pattern: string) => pythonRegExp(pattern), { code: "pythonRegExp" });
 
+/**
+ * ajv, loaded on first use: it costs ~0.1 s of start-up, and most commands (ls, show, cat)
+ * never check a workflow. It is CommonJS, so a synchronous require keeps compileSchema synchronous.
+ */
+let ajvClass: typeof AjvClass | undefined;
+function loadAjv(): typeof AjvClass {
+  ajvClass ??= (createRequire(import.meta.url)("ajv") as { Ajv: typeof AjvClass }).Ajv;
+  return ajvClass;
+}
+
 /** A fresh ajv per schema: schemas' `$id`s must not collide in one instance. */
 export function compileSchema(schema: unknown): ValidateFunction {
+  const Ajv = loadAjv();
   const ajv = new Ajv({
     allErrors: true,
     strict: false,

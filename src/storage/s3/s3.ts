@@ -17,7 +17,6 @@ import {
   type ListObjectsV2CommandOutput,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { InterruptedError, QuiltError, StorageError, UsageError } from "../../errors/index.js";
 import { compareCodePoints } from "../../json/code-point-order.js";
 import { storageKeyProblem } from "../local.js";
@@ -250,6 +249,8 @@ export class S3Storage implements Storage {
     const abortController = new AbortController();
     const onAbort = (): void => abortController.abort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    // Loaded on first use: most commands never stream an upload, and the module costs start-up time.
+    const { Upload } = await import("@aws-sdk/lib-storage");
     const upload = new Upload({
       client: this.client,
       partSize: this.partSize,
