@@ -1,5 +1,6 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { IntegrityError } from "../errors/index.js";
+import type { PyObject } from "../json/index.js";
 import { withCanonicalManifest, type CanonicalOptions } from "./canonical.js";
 import { fileSource } from "./sources.js";
 import { TopHasher } from "./encode.js";
@@ -56,6 +57,8 @@ export interface VerifiedManifest {
   /** Counted on the way, so that a summary needs no second pass. */
   readonly entries: number;
   readonly bytes: number;
+  /** The header, when the pass read it (saves a read to get it again). */
+  readonly header?: PyObject;
 }
 
 /**
@@ -71,7 +74,7 @@ export async function verifyManifest(
   const fast = await parallelTopHash(source, options);
   if (fast !== undefined) {
     if (fast.topHash !== expected) throw topHashMismatch(expected, fast.topHash);
-    return { topHash: fast.topHash, source, entries: fast.entries, bytes: fast.bytes };
+    return { topHash: fast.topHash, source, entries: fast.entries, bytes: fast.bytes, header: fast.header };
   }
   let attempts = 0;
   let bytes = 0;

@@ -45,7 +45,8 @@ describe("parallelTopHash", () => {
   it("gives the sequential top hash, count and total size, on the main thread and on workers", async () => {
     const expected = await sequential(bytesSource(text));
     const inline = await parallelTopHash(chunked(text, 1000), { workers: 0 });
-    expect(inline).toEqual({ topHash: expected, entries: 3000, bytes: many.reduce((sum, e) => sum + e.size, 0) });
+    expect(inline).toMatchObject({ topHash: expected, entries: 3000, bytes: many.reduce((sum, e) => sum + e.size, 0) });
+    expect(inline?.header.get("message")).toBe("m");
     // Every batch through two workers (the dev loader makes their start slow, so one case only).
     const pooled = await parallelTopHash(chunked(text, 64 * 1024), { workers: 2, inlineBytes: 0 });
     expect(pooled).toEqual(inline);

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
+import type { PyObject } from "../json/index.js";
 import { spawnModuleWorker } from "../workers/spawn.js";
 import { headerHashPart, successorProblem } from "./encode.js";
 import { BatchFallback, hashLines, type HashedLines } from "./hash-lines.js";
@@ -31,6 +32,8 @@ export interface ParallelOptions extends ReadOptions {
 
 export interface TopHashSummary {
   readonly topHash: string;
+  /** The header as read (without the obsolete `top_hash`). */
+  readonly header: PyObject;
   readonly entries: number;
   /** Sum of the entries' sizes. */
   readonly bytes: number;
@@ -65,6 +68,7 @@ export async function parallelTopHash(source: ManifestSource, options: ParallelO
 class Run {
   private readonly sha = createHash("sha256");
   private sawHeader = false;
+  private header: PyObject | undefined;
   private inline = 0;
   private pool: LinePool | undefined;
   private readonly pending: Promise<LineReply>[] = [];
@@ -76,7 +80,7 @@ class Run {
 
   /** False when the manifest must go the sequential way. */
   async add(batch: Buffer): Promise<boolean> {
-    if (!this.sawHeader) return this.header(batch);
+    if (!this.sawHeader) return this.readHeader(batch);
     const workers = this.options.workers ?? Math.min(availableParallelism(), 4);
     if (this.pool === undefined && (workers < 2 || this.inline < (this.options.inlineBytes ?? 32 << 20))) {
       this.inline += batch.length;
@@ -94,9 +98,9 @@ class Run {
   }
 
   async finish(): Promise<TopHashSummary | undefined> {
-    if (!this.sawHeader) return undefined; // empty: the sequential reader has the message
+    if (this.header === undefined) return undefined; // empty: the sequential reader has the message
     while (this.pending.length > 0) if (!this.settle(await this.pending.shift())) return undefined;
-    return { topHash: this.sha.digest("hex"), entries: this.entries, bytes: this.bytes };
+    return { topHash: this.sha.digest("hex"), header: this.header, entries: this.entries, bytes: this.bytes };
   }
 
   async close(): Promise<void> {
@@ -104,11 +108,12 @@ class Run {
   }
 
   /** The first batch is the header line alone (lineBatches cuts it so); read by the sequential rules. */
-  private async header(batch: Buffer): Promise<boolean> {
+  private async readHeader(batch: Buffer): Promise<boolean> {
     this.sawHeader = true;
     try {
       for await (const record of readManifestRecords(bytesSource(batch)())) {
         if (record.kind !== "header") return false;
+        this.header = record.header;
         this.sha.update(headerHashPart(record.header), "utf8");
       }
       return true;

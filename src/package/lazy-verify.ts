@@ -65,7 +65,8 @@ export async function fullPass(at: Omit<ManifestLocation, "versionId">, topHash:
     const inOrder = reads === 1;
     // Later reads of the original need no tap; a sorted copy is read from its file.
     const verified = checked.copyPath === undefined ? { ...checked, source: raw } : checked;
-    const header = await readHeader(verified.source);
+    // The pass read the header already, except on the sorted-copy path: then read it again.
+    const header = checked.header ?? (await readHeader(verified.source));
     const lazy = inOrder ? await keepIndex(builder, pinned, topHash, info, options) : undefined;
     return { verified, header, ...(lazy === undefined ? {} : { lazy }) };
   } finally {
