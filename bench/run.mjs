@@ -5,7 +5,7 @@
 //        BENCH_SCALE_ENTRIES=1000000 npm run bench -- scale     (default 10000000: ~10x the 1M run, which took 16 CPU-minutes)
 //        BENCH_BROWSE_SIZES=1000000 npm run bench -- browse    (default 1000000,10000000)
 //        BENCH_S3_CASES=small npm run bench -- s3              (default small,big)
-// The s3 and browse benches also write their raw figures to bench/results/latest.json.
+// Every bench also writes its raw figures to bench/results/latest.json, under its name.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
@@ -30,6 +30,7 @@ const BENCHES = {
   tophash: async () => {
     const { run } = await import("./tophash.mjs");
     const r = await run();
+    saveResults("tophash", r);
     const q = typeof r.quilt3 === "object" ? r.quilt3 : undefined;
     const rows = [
       ["", "wall s", "CPU s", "peak RSS MiB", "manifest read MiB"],
@@ -49,6 +50,7 @@ const BENCHES = {
   hash: async () => {
     const { run } = await import("./hash.mjs");
     const r = await run();
+    saveResults("hash", r);
     const GiB = r.big.bytes / 1e9;
     const q = typeof r.quilt3 === "object" ? r.quilt3 : undefined;
     const ourBigSeconds = r.big.bytes / 1e9 / r.big.poolGBps;
