@@ -2,7 +2,7 @@
  * Partial installs with the built `quilt`: `--glob` (repeatable), `--filter EXPR` on entry
  * metadata, key and size, and both with `--path`; exactly the selected files are installed.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,6 +74,19 @@ describe("quilt install --filter / --glob", () => {
     expect(files).toEqual(["deep/c.csv"]);
     expect((await install("--path", "val/", "--glob", "val/*.csv")).files).toEqual(["b.csv"]);
     expect((await install("--path", "train", "--filter", 'meta.split in ["val"]')).files).toEqual([]);
+  });
+
+  it("verify --path checks a folder installed with --path against that folder of the package only", async () => {
+    const { result, dest } = await install("--path", "val/");
+    expectOk(result);
+    expectOk(await runQuilt(["verify", "u/split", dest, "--path", "val/", "--registry", reg]));
+    // Without --path the rest of the package is missing: exit 1.
+    expectOk(await runQuilt(["verify", "u/split", dest, "--registry", reg]), 1);
+    const [first] = filesUnder(dest).filter((f) => !f.startsWith(".quiltkit/"));
+    if (first === undefined) throw new Error("nothing installed under val/");
+    writeFileSync(join(dest, first), "changed");
+    const changed = expectOk(await runQuilt(["verify", "u/split", dest, "--path", "val/", "--registry", reg, "--json"]), 1);
+    expect(changed.stdout).toContain(first);
   });
 
   it("copy takes the same options", async () => {

@@ -87,11 +87,18 @@ export function registerFiles(program: Command, context: CliContext): void {
     .argument("<handle>", "the package")
     .argument("<dir>", "the folder")
     .option("--extra-files-ok", "files in the folder that are not in the package are fine")
+    .option("--path <prefix>", "the folder holds only this folder (or file) of the package, as `install --path` lays it out")
     .option("--registry <url>", REGISTRY_HELP)
-    .addHelpText("after", "\nExample:\n  $ quilt verify user/dataset:v1 ./dataset")
-    .action(async (handle: string, dir: string, flags: RegistryFlag & { extraFilesOk?: boolean }) => {
+    .addHelpText("after", "\nExamples:\n  $ quilt verify user/dataset:v1 ./dataset\n  $ quilt verify user/dataset:v1 ./train --path train/")
+    .action(async (handle: string, dir: string, flags: RegistryFlag & { extraFilesOk?: boolean; path?: string }) => {
       const pkg = await browse(context, handle, flags);
-      const result = await pkg.verify(dir, { signal: context.signal, extraFilesOk: flags.extraFilesOk ?? false, statCache: statCacheOf(context) });
+      const path = flags.path ?? parseHandle(handle).path;
+      const result = await pkg.verify(dir, {
+        signal: context.signal,
+        extraFilesOk: flags.extraFilesOk ?? false,
+        statCache: statCacheOf(context),
+        ...(path === undefined ? {} : { path }),
+      });
       const shown = flags.extraFilesOk ? { ...result, added: [] } : result;
       report(context, shown, { hash: pkg.topHash.slice(0, 8) }, describeFor(pkg, dir));
     });
