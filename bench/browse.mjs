@@ -19,11 +19,12 @@
 // less what the same interpreter reads to start (`quilt --help`; for quilt3, rchar after `import`).
 // On S3: the bytes versitygw wrote during the step (wchar of /proc/PID/io: response bodies and
 // headers sent to the client), i.e. what crossed the wire to the client. Server CPU is reported too.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync } from "node:fs";
-import { homedir, loadavg, tmpdir } from "node:os";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { cpuOf, ioOf, memAvailable, runMeasured } from "./lib/browse-run.mjs";
+import { freeBytes, isolatedEnv as baseEnv, noAwsConfig, quilt3Python, removeOnExit, s3Env } from "./lib/common.mjs";
 import { expectedKeys, expectedTotals, makeLocalRegistry, makeManifest, PER_DIR, snapshotDist, uploadToS3, writeSidecar } from "./lib/browse-setup.mjs";
 import { startVersitygw, versitygwVersion } from "./lib/versitygw.mjs";
 
@@ -63,14 +64,8 @@ export async function run(options = {}) {
 
 async function runSize(entries, ctx) {
   const root = mkdtempSync(join(tmpdir(), "quiltkit-bench-browse-"));
-  let server;
-  const cleanup = async () => {
-    await server?.stop();
-    rmSync(root, { recursive: true, force: true });
-  };
-  const onSignal = () => void cleanup().finally(() => process.exit(130));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const held = { server: undefined };
+  const cleanup = removeOnExit(root, held);
   try {
     const manifestPath = join(root, "manifest.jsonl");
     const made = await makeManifest(manifestPath, entries);
@@ -94,24 +89,22 @@ async function runSize(entries, ctx) {
       if (storage === "local") {
         target = { url: makeLocalRegistry(join(root, "local-registry"), manifestPath, made.topHash, NAME), env: (h) => isolatedEnv(join(root, h)) };
       } else {
-        server = await startVersitygw(join(root, "server"));
+        const server = (held.server = await startVersitygw(join(root, "server")));
         const bucket = await server.bucket("bench-browse");
         const env = (h) => ({ ...isolatedEnv(join(root, h)), ...s3Env(server) });
         const upload = await uploadToS3(`s3://${bucket}`, manifestPath, made.topHash, NAME, env("home-upload"));
         target = { url: `s3://${bucket}`, env, server, uploadSeconds: round(upload.seconds, 1) };
       }
       out.storages[storage] = await runStorage(storage, target, { ...ctx, entries, manifestPath, manifestBytes, topHash: made.topHash, folder, expected });
-      if (server) {
-        await server.stop();
-        server = undefined;
+      if (held.server) {
+        await held.server.stop();
+        held.server = undefined;
         rmSync(join(root, "server"), { recursive: true, force: true });
       }
     }
     out.loadAverage.after = round(loadavg()[0]);
     return out;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     await cleanup();
   }
 }
@@ -233,47 +226,7 @@ function checkTotals(got, want) {
 }
 
 /** Nothing of the developer's settings: a fresh HOME, QUILT_HOME and XDG folders per case. */
-function isolatedEnv(home) {
-  mkdirSync(home, { recursive: true });
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    LANG: "C.UTF-8",
-    ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
-    QUILT_HOME: join(home, "quiltkit"),
-    XDG_DATA_HOME: join(home, "xdg-data"),
-    XDG_CACHE_HOME: join(home, "xdg-cache"),
-    XDG_CONFIG_HOME: join(home, "xdg-config"),
-    XDG_STATE_HOME: join(home, "xdg-state"),
-    QUILT_DISABLE_USAGE_METRICS: "true",
-    QUILT_MINIMIZE_STDOUT: "true",
-    PYTHONDONTWRITEBYTECODE: "1",
-    AWS_CONFIG_FILE: join(home, "no-aws-config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, "no-aws-credentials"),
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-}
-
-function s3Env(server) {
-  return {
-    AWS_ENDPOINT_URL_S3: server.endpoint,
-    AWS_REGION: server.region,
-    AWS_DEFAULT_REGION: server.region,
-    AWS_ACCESS_KEY_ID: server.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-  };
-}
-
-/** quilt3 8.0.0: the virtualenv of scripts/quilt3.sh when it is complete, else python3 from the PATH. */
-function quilt3Python() {
-  const venv = join(process.env.QUILTKIT_TOOLS_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quiltkit"), "venv-quilt3-8.0.0");
-  try {
-    if (readFileSync(join(venv, "quilt3.version"), "utf8").trim() === "quilt3==8.0.0") return join(venv, "bin", "python");
-  } catch {
-    // not there
-  }
-  return "python3";
-}
+const isolatedEnv = (home) => baseEnv(home, { XDG_STATE_HOME: join(home, "xdg-state"), ...noAwsConfig(home) });
 
 async function quilt3Version(python) {
   const r = await runMeasured(python, ["-c", "import quilt3; print(quilt3.__version__)"], { env: { ...process.env, QUILT_DISABLE_USAGE_METRICS: "true" } });
@@ -281,8 +234,8 @@ async function quilt3Version(python) {
 }
 
 function checkFreeSpace(dir, needed) {
-  const s = statfsSync(dir);
-  if (s.bavail * s.bsize < needed) throw new Error(`browse bench: ${round((s.bavail * s.bsize) / GiB, 1)} GiB free in ${dir}, ${round(needed / GiB, 1)} GiB needed (set TMPDIR)`);
+  const free = freeBytes(dir);
+  if (free < needed) throw new Error(`browse bench: ${round(free / GiB, 1)} GiB free in ${dir}, ${round(needed / GiB, 1)} GiB needed (set TMPDIR)`);
 }
 
 const round = (x, d = 2) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);

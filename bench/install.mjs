@@ -18,15 +18,13 @@
 // waited for (read by a wrapping `sh` from its own /proc/PID/io, which adds reaped children's).
 // Every installed folder is compared byte for byte with the input (untimed) before its reinstall.
 import { execFileSync } from "node:child_process";
-import { createCipheriv, createHash } from "node:crypto";
-import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statfsSync, symlinkSync, writeFileSync } from "node:fs";
-import { homedir, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { assertSameTree as sameTree, copyDist, freeBytes, isolatedEnv, keystream, quilt3Python, quilt3Version } from "./lib/common.mjs";
 import { measure } from "./lib/measure.mjs";
 
-const DIST = fileURLToPath(new URL("../dist", import.meta.url));
-const PACKAGE_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const KiB = 1024;
 const MiB = KiB * KiB;
 const GiB = MiB * KiB;
@@ -34,54 +32,13 @@ const PER_DIR = 1000;
 const NAME = "bench/install";
 /** Our stat cache's racy margin is 2 s; wait a little longer. */
 const RACY_WAIT_MS = 2500;
+/** The byte-for-byte check of an installed folder (lib/common.mjs), reading 1 MiB at a time. */
+const assertSameTree = (input, installed, label) => sameTree(input, installed, label, MiB);
 
 export function spec(text = process.env.BENCH_INSTALL ?? "20000x16384") {
   const m = /^(\d+)x(\d+)$/.exec(text);
   if (!m) throw new Error(`install bench: expected COUNTxBYTES, e.g. 20000x16384, got ${text}`);
   return { files: Number(m[1]), size: Number(m[2]) };
-}
-
-/** quilt3 8.0.0: the virtualenv of scripts/quilt3.sh when it is complete, else python3 from the PATH. */
-function quilt3Python() {
-  const venv = join(process.env.QUILTKIT_TOOLS_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quiltkit"), "venv-quilt3-8.0.0");
-  try {
-    if (readFileSync(join(venv, "quilt3.version"), "utf8").trim() === "quilt3==8.0.0") return join(venv, "bin", "python");
-  } catch {
-    // not there
-  }
-  return "python3";
-}
-
-/** Both tools' environment: PATH and a private HOME, nothing else of the developer's. */
-function envOf(home) {
-  mkdirSync(home, { recursive: true });
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    LANG: "C.UTF-8",
-    ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
-    QUILT_HOME: join(home, "quiltkit"),
-    XDG_DATA_HOME: join(home, "xdg-data"),
-    XDG_CACHE_HOME: join(home, "xdg-cache"),
-    XDG_CONFIG_HOME: join(home, "xdg-config"),
-    QUILT_DISABLE_USAGE_METRICS: "true",
-    QUILT_MINIMIZE_STDOUT: "true",
-    PYTHONDONTWRITEBYTECODE: "1",
-  };
-}
-
-function quilt3Version(python, env) {
-  try {
-    return execFileSync(python, ["-c", "import quilt3; print(quilt3.__version__)"], { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Deterministic bytes: the AES-128-CTR keystream of a key named after the file. */
-function keystream(seed, length) {
-  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
-  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(length));
 }
 
 function writeInputs(dir, s) {
@@ -90,55 +47,6 @@ function writeInputs(dir, s) {
     if (i % PER_DIR === 0) mkdirSync(sub, { recursive: true });
     writeFileSync(join(sub, `f${String(i).padStart(6, "0")}.bin`), keystream(`quiltkit-bench-install/${i}`, s.size));
   }
-}
-
-/** Files under `dir`, sorted; our `.quiltkit/` at the top (install state and stat cache) is left out. */
-function listFiles(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (d === dir && e.name === ".quiltkit") continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/** The installed folder holds exactly the input's files, byte for byte; throws otherwise. */
-function assertSameTree(input, installed, label) {
-  const want = listFiles(input);
-  const got = listFiles(installed);
-  if (want.length !== got.length || want.some((f, i) => f !== got[i])) throw new Error(`${label}: ${installed} holds ${got.length} files, not the ${want.length} of ${input}`);
-  const a = Buffer.allocUnsafe(MiB);
-  const b = Buffer.allocUnsafe(MiB);
-  for (const f of want) {
-    const fa = openSync(join(input, f), "r");
-    const fb = openSync(join(installed, f), "r");
-    try {
-      for (;;) {
-        const na = readSync(fa, a, 0, a.length, null);
-        const nb = readSync(fb, b, 0, b.length, null);
-        if (na !== nb || a.compare(b, 0, nb, 0, na) !== 0) throw new Error(`${label}: ${f} differs from the input`);
-        if (na === 0) break;
-      }
-    } finally {
-      closeSync(fa);
-      closeSync(fb);
-    }
-  }
-  return want.length;
-}
-
-/** A copy of dist/ taken once at the start: someone's rebuild half-way must not change what is measured. */
-function snapshotDist(root) {
-  const dir = join(root, "code");
-  cpSync(DIST, join(dir, "dist"), { recursive: true });
-  cpSync(join(PACKAGE_ROOT, "package.json"), join(dir, "package.json"));
-  symlinkSync(join(PACKAGE_ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  return join(dir, "dist", "cli", "main.js");
 }
 
 // The wrapper runs the command, then reads its own /proc/PID/io: Linux adds the I/O of every child
@@ -181,15 +89,15 @@ export async function run(options = {}) {
   try {
     // Input (inside the registry), three installed copies and the cp copy, plus room.
     const needed = 5 * bytes + s.files * 20 * KiB + GiB;
-    const st = statfsSync(root);
-    if (st.bavail * st.bsize < needed) throw new Error(`install bench: ${((st.bavail * st.bsize) / GiB).toFixed(1)} GiB free in ${tmpdir()}, ${(needed / GiB).toFixed(1)} GiB needed; scale it down with BENCH_INSTALL=COUNTxBYTES`);
-    const cli = snapshotDist(root);
+    const free = freeBytes(root);
+    if (free < needed) throw new Error(`install bench: ${(free / GiB).toFixed(1)} GiB free in ${tmpdir()}, ${(needed / GiB).toFixed(1)} GiB needed; scale it down with BENCH_INSTALL=COUNTxBYTES`);
+    const cli = copyDist(join(root, "code")); // dist/ as it is now: a rebuild half-way must not change what is measured
     const registry = join(root, "registry");
     const input = join(registry, "inputs");
     writeInputs(input, s);
     const python = quilt3Python();
-    const ours = envOf(join(root, "home-quiltkit"));
-    const theirs = envOf(join(root, "home-quilt3"));
+    const ours = isolatedEnv(join(root, "home-quiltkit"));
+    const theirs = isolatedEnv(join(root, "home-quilt3"));
     const version = options.quilt3 === false ? undefined : quilt3Version(python, theirs);
     const pushed = await step([process.execPath, cli, "--json", "push", NAME, "--dir", input, "--registry", registry, "-m", "bench"], ours, ours.HOME);
     const topHash = JSON.parse(pushed.stdout.split("\n").pop()).topHash;

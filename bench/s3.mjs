@@ -19,16 +19,14 @@
 // threads, QUILT_TRANSFER_MAX_CONCURRENCY); set those variables to change them.
 // versitygw runs as its own process: its CPU time during each step is reported beside the tool's.
 import { execFileSync } from "node:child_process";
-import { createCipheriv, createHash } from "node:crypto";
-import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statfsSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
-import { homedir, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { assertSameTree, copyDist, freeBytes, isolatedEnv, keystream, keystreamCipher, noAwsConfig, passThrough, quilt3Python, quilt3Version, removeOnExit, s3Env } from "./lib/common.mjs";
 import { measureTree } from "./lib/tree.mjs";
 import { startVersitygw, versitygwVersion } from "./lib/versitygw.mjs";
 
-const DIST = fileURLToPath(new URL("../dist", import.meta.url));
-const PACKAGE_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const QUILT3_SCRIPT = fileURLToPath(new URL("./lib/quilt3_s3.py", import.meta.url));
 const KiB = 1024;
 const MiB = KiB * KiB;
@@ -39,54 +37,15 @@ export const CASES = {
   big: { files: 8, size: 256 * MiB, perDir: 8, env: "BENCH_S3_BIG" },
 };
 
-/** quilt3 8.0.0: the virtualenv of scripts/quilt3.sh when it is complete, else python3 from the PATH. */
-function quilt3Python() {
-  const venv = join(process.env.QUILTKIT_TOOLS_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quiltkit"), "venv-quilt3-8.0.0");
-  try {
-    if (readFileSync(join(venv, "quilt3.version"), "utf8").trim() === "quilt3==8.0.0") return join(venv, "bin", "python");
-  } catch {
-    // not there
-  }
-  return "python3";
-}
-
-function quilt3Version(python, env) {
-  try {
-    return execFileSync(python, ["-c", "import quilt3; print(quilt3.__version__)"], { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 /** Environment of both tools: nothing of the developer's but PATH; the server's endpoint and keys. */
 function envOf(home, server) {
-  mkdirSync(home, { recursive: true });
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    LANG: "C.UTF-8",
-    ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
-    ...(process.env.QUILT_TRANSFER_CONCURRENCY === undefined ? {} : { QUILT_TRANSFER_CONCURRENCY: process.env.QUILT_TRANSFER_CONCURRENCY }),
-    ...(process.env.QUILT_TRANSFER_MAX_CONCURRENCY === undefined ? {} : { QUILT_TRANSFER_MAX_CONCURRENCY: process.env.QUILT_TRANSFER_MAX_CONCURRENCY }),
-    ...(process.env.NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.NODE_OPTIONS }),
-    QUILT_HOME: join(home, "quiltkit"),
-    XDG_DATA_HOME: join(home, "xdg-data"),
-    XDG_CACHE_HOME: join(home, "xdg-cache"),
-    XDG_CONFIG_HOME: join(home, "xdg-config"),
+  return isolatedEnv(home, {
+    ...passThrough("QUILT_TRANSFER_CONCURRENCY", "QUILT_TRANSFER_MAX_CONCURRENCY", "NODE_OPTIONS"),
     XDG_STATE_HOME: join(home, "xdg-state"),
-    QUILT_DISABLE_USAGE_METRICS: "true",
-    QUILT_MINIMIZE_STDOUT: "true",
     QUILT_DISABLE_CACHE: "true",
-    PYTHONDONTWRITEBYTECODE: "1",
-    AWS_CONFIG_FILE: join(home, "no-aws-config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, "no-aws-credentials"),
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_ENDPOINT_URL_S3: server.endpoint,
-    AWS_REGION: server.region,
-    AWS_DEFAULT_REGION: server.region,
-    AWS_ACCESS_KEY_ID: server.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-  };
+    ...noAwsConfig(home),
+    ...s3Env(server),
+  });
 }
 
 function caseSpec(name) {
@@ -97,12 +56,6 @@ function caseSpec(name) {
   const m = /^(\d+)x(\d+)$/.exec(override);
   if (!m) throw new Error(`${c.env} must be COUNTxBYTES, e.g. 20000x16384`);
   return { name, ...c, files: Number(m[1]), size: Number(m[2]), perDir: Math.min(c.perDir, Number(m[1])) };
-}
-
-/** Deterministic bytes: the AES-128-CTR keystream of a key named after the case and file. */
-function keystream(seed, length) {
-  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
-  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(length));
 }
 
 const fileName = (spec, i) => join(`d${String(Math.floor(i / spec.perDir)).padStart(3, "0")}`, `f${String(i).padStart(6, "0")}.bin`);
@@ -116,8 +69,7 @@ function writeInputs(dir, spec) {
       writeFileSync(path, keystream(`quiltkit-bench-s3/${spec.name}/${i}`, spec.size));
       continue;
     }
-    const key = createHash("sha256").update(`quiltkit-bench-s3/${spec.name}/${i}`).digest().subarray(0, 16);
-    const cipher = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
+    const cipher = keystreamCipher(`quiltkit-bench-s3/${spec.name}/${i}`);
     const zeros = Buffer.alloc(CHUNK);
     const fd = openSync(path, "w");
     try {
@@ -128,65 +80,7 @@ function writeInputs(dir, spec) {
   }
 }
 
-/** Files under `dir`, sorted; `.quiltkit/` at the top (our install's record of what it installed) is left out. */
-function listFiles(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (d === dir && e.name === ".quiltkit") continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/** The installed folder holds exactly the input's files, byte for byte; throws otherwise. */
-function assertSameTree(input, installed, label) {
-  const want = listFiles(input);
-  const got = listFiles(installed);
-  if (want.length !== got.length || want.some((f, i) => f !== got[i])) {
-    throw new Error(`${label}: ${installed} holds ${got.length} files, not the ${want.length} of ${input}`);
-  }
-  const a = Buffer.allocUnsafe(8 * MiB);
-  const b = Buffer.allocUnsafe(8 * MiB);
-  for (const f of want) {
-    const fa = openSync(join(input, f), "r");
-    const fb = openSync(join(installed, f), "r");
-    try {
-      for (;;) {
-        const na = readSync(fa, a, 0, a.length, null);
-        const nb = readSync(fb, b, 0, b.length, null);
-        if (na !== nb || a.compare(b, 0, nb, 0, na) !== 0) throw new Error(`${label}: ${f} differs from the input`);
-        if (na === 0) break;
-      }
-    } finally {
-      closeSync(fa);
-      closeSync(fb);
-    }
-  }
-  return want.length;
-}
-
-/**
- * A copy of dist/ (with package.json, and node_modules linked) taken once at the start: a long run
- * on a shared clone must not pick up someone's rebuild half-way, and a copy is cheap (a few MB).
- */
-function snapshotDist() {
-  const dir = mkdtempSync(join(tmpdir(), "quiltkit-bench-s3-dist-"));
-  cpSync(DIST, join(dir, "dist"), { recursive: true });
-  cpSync(join(PACKAGE_ROOT, "package.json"), join(dir, "package.json"));
-  symlinkSync(join(PACKAGE_ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  return dir;
-}
-
 const sync = () => execFileSync("sync");
-const freeBytes = (dir) => {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-};
 
 export async function run(options = {}) {
   const names = options.cases ?? Object.keys(CASES);
@@ -197,8 +91,9 @@ export async function run(options = {}) {
   const probeHome = mkdtempSync(join(tmpdir(), "quiltkit-bench-s3-probe-"));
   const version = options.quilt3 === false ? undefined : quilt3Version(python, { PATH: process.env.PATH, HOME: probeHome, QUILT_DISABLE_USAGE_METRICS: "true" });
   rmSync(probeHome, { recursive: true, force: true });
-  const snapshot = snapshotDist();
-  const cli = join(snapshot, "dist", "cli", "main.js");
+  // dist/ as it is now (with package.json, node_modules linked): a rebuild half-way must not change what is measured.
+  const snapshot = mkdtempSync(join(tmpdir(), "quiltkit-bench-s3-dist-"));
+  const cli = copyDist(snapshot);
   const results = [];
   let startup;
   try {
@@ -250,21 +145,15 @@ async function runCase(spec, { cli, python, version }) {
         `scale it down with ${spec.env}=COUNTxBYTES (or set TMPDIR to a bigger disk)`,
     );
   }
-  let server;
-  const stopAll = async () => {
-    await server?.stop();
-    rmSync(root, { recursive: true, force: true });
-  };
-  const onSignal = () => void stopAll().finally(() => process.exit(130));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const held = { server: undefined };
+  const stopAll = removeOnExit(root, held);
   try {
     const input = join(root, "input");
     const started = performance.now();
     writeInputs(input, spec);
     sync();
     const generateSeconds = (performance.now() - started) / 1000;
-    server = await startVersitygw(join(root, "server"));
+    const server = (held.server = await startVersitygw(join(root, "server")));
     const stamp = Date.now().toString(36);
     const sides = [["quiltkit", true], ...(version ? [["quilt3", false]] : [])].map(([side, ours]) => ({
       side,
@@ -338,8 +227,6 @@ async function runCase(spec, { cli, python, version }) {
       install: { ...install, ratio: ratios(install) },
     };
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     await stopAll();
   }
 }

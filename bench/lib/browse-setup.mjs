@@ -3,10 +3,11 @@
 // sidecar index). The sidecar is added later by `writeSidecar`, which runs what our push runs
 // after writing a manifest (`writeIndexAfterPush`). Steps that need the library run in a child
 // Node process over dist/ (with the S3 settings in its environment), measured like the rest.
-import { cpSync, linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runMeasured } from "./browse-run.mjs";
+import { copyDist } from "./common.mjs";
 import { syntheticEntry, syntheticKey, writeSyntheticManifest } from "./synthetic.mjs";
 
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -20,11 +21,9 @@ let DIST = pathToFileURL(join(PACKAGE_ROOT, "dist")).href + "/";
  */
 export function snapshotDist(dir) {
   const copy = mkdtempSync(join(dir, "dist-"));
-  cpSync(join(PACKAGE_ROOT, "dist"), join(copy, "dist"), { recursive: true });
-  cpSync(join(PACKAGE_ROOT, "package.json"), join(copy, "package.json"));
-  symlinkSync(join(PACKAGE_ROOT, "node_modules"), join(copy, "node_modules"), "dir");
+  const cli = copyDist(copy);
   DIST = pathToFileURL(join(copy, "dist")).href + "/";
-  return join(copy, "dist", "cli", "main.js");
+  return cli;
 }
 
 /** Run `body` in a child Node process with the library loaded; it gets `args` and may print a result. */

@@ -2,9 +2,8 @@
 // address-space cap (prlimit --as) and a time limit (timeout -s KILL), so a run that cannot
 // finish says why instead of taking the machine down. quilt3 holds every entry in memory
 // (~1.5 GB a million entries here), so it starts only when MemAvailable can hold that.
-import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { quilt3Python } from "./common.mjs";
 import { measure, quilt3Env, withIo } from "./measure.mjs";
 
 const GiB = 2 ** 30;
@@ -14,17 +13,6 @@ export const quilt3Limits = () => ({
   timeoutSeconds: Number(process.env.BENCH_SCALE_QUILT3_TIMEOUT ?? 900),
   capBytes: Number(process.env.BENCH_SCALE_QUILT3_CAP_GIB ?? 16) * GiB,
 });
-
-/** The bench's virtualenv (scripts/quilt3.sh) when it holds quilt3 8.0.0, else python3 from the PATH. */
-export function quilt3Python() {
-  const venv = join(process.env.QUILTKIT_TOOLS_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quiltkit"), "venv-quilt3-8.0.0");
-  try {
-    if (readFileSync(join(venv, "quilt3.version"), "utf8").trim() === "quilt3==8.0.0" && existsSync(join(venv, "bin", "python"))) return join(venv, "bin", "python");
-  } catch {
-    // no virtualenv: the PATH's python3
-  }
-  return "python3";
-}
 
 export function memAvailable() {
   return Number(/^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0) * 1024;
