@@ -68,14 +68,20 @@ describe("installedFolderStatus", () => {
       truncated: false,
       matches: true,
     });
-    expect(status.statCache).toMatchObject({ hits: 0, misses: 4, recorded: 4, written: true });
-    // The second look reads no file: every hash comes from the stat cache in .quiltkit/.
+    // The install recorded each file's stat (judged with a clock past the racy margin): no file is read.
+    expect(status.statCache).toMatchObject({ hits: 4, misses: 0, recorded: 4 });
+    // Nor the second time: every hash comes from the stat cache in .quiltkit/.
     let hashedBytes = -1;
     const again = await installedFolderStatus(dest, { pool, ...later, onProgress: (p) => (hashedBytes = p.hashedBytes) });
     expect(again.matches).toBe(true);
     expect(again.statCache).toMatchObject({ hits: 4, misses: 0 });
     expect(hashedBytes).toBe(0);
     expect(again.statCache?.file).toBe(join(dest, ".quiltkit", "stat-cache", "stat-cache.v1.jsonl"));
+    // Without the cache every file is hashed once and recorded again.
+    await rm(join(dest, ".quiltkit", "stat-cache"), { recursive: true, force: true });
+    const fresh = await installedFolderStatus(dest, { pool, ...later });
+    expect(fresh.matches).toBe(true);
+    expect(fresh.statCache).toMatchObject({ hits: 0, misses: 4, recorded: 4, written: true });
   });
 
   it("lists what was added, modified and deleted, by path in the folder", async () => {
