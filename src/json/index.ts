@@ -13,7 +13,7 @@
 export type PyValue = null | boolean | string | bigint | number | PyValue[] | PyObject;
 export type PyObject = Map<string, PyValue>;
 
-export { parsePyJson } from "./parse.js";
+export { hasEscapeOrControl, parsePyJson } from "./parse.js";
 export { dumpsManifest, dumpsHash, dumpsCompact } from "./encode.js";
 export { floatRepr } from "./float-repr.js";
 export { fromPlain, toPlain, pyEquals } from "./convert.js";

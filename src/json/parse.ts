@@ -32,6 +32,11 @@ let plain = false;
 // eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const ESCAPE_OR_CONTROL = /[\\\u0000-\u001f]/;
 
+/** Whether `text` holds a backslash or a control character: the only texts whose strings need decoding. */
+export function hasEscapeOrControl(text: string): boolean {
+  return ESCAPE_OR_CONTROL.test(text);
+}
+
 /**
  * Parses one JSON text as Python's `json.loads(text)` would; throws `IntegrityError` `JSON_SYNTAX`.
  * `knownPlain`: the caller has already checked that the text holds no backslash and no control
@@ -44,7 +49,7 @@ export function parsePyJson(text: string, knownPlain = false): PyValue {
   src = text;
   // One native scan of the line lets every string be found with indexOf (manifest lines
   // rarely contain escapes), instead of a charCodeAt loop over each character.
-  plain = knownPlain || !ESCAPE_OR_CONTROL.test(text);
+  plain = knownPlain || !hasEscapeOrControl(text);
   try {
     pos = skipWhitespace(0);
     const value = parseValue(0);

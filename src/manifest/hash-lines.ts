@@ -28,6 +28,17 @@ export class BatchFallback extends Error {
   }
 }
 
+/** `key` must follow `previous` in tree-walk order; anything else is a fallback ("unsorted", or "invalid" for a duplicate or conflict). */
+export function checkOrder(previous: string | undefined, key: string): void {
+  let problem;
+  try {
+    problem = successorProblem(previous, key);
+  } catch (error) {
+    throw new BatchFallback("invalid", { cause: error });
+  }
+  if (problem === "unsorted") throw new BatchFallback("unsorted");
+}
+
 /** `bytes` holds whole lines after the header, each ending in `\n` (the last one may not). */
 export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
   // `\n` is ASCII, so the batch is valid UTF-8 exactly when each of its lines is.
@@ -61,12 +72,7 @@ export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
     }
     if (record.kind !== "entry") continue; // directory lines are not part of the top hash
     const key = record.entry.logicalKey;
-    try {
-      if (successorProblem(lastKey, key) === "unsorted") throw new BatchFallback("unsorted");
-    } catch (error) {
-      if (error instanceof BatchFallback) throw error;
-      throw new BatchFallback("invalid", { cause: error });
-    }
+    checkOrder(lastKey, key);
     firstKey ??= key;
     lastKey = key;
     entries += 1;

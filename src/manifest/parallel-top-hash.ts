@@ -14,8 +14,8 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import type { PyObject } from "../json/index.js";
 import { spawnModuleWorker } from "../workers/spawn.js";
-import { headerHashPart, successorProblem } from "./encode.js";
-import { BatchFallback, hashLines, type HashedLines } from "./hash-lines.js";
+import { headerHashPart } from "./encode.js";
+import { BatchFallback, checkOrder, hashLines, type HashedLines } from "./hash-lines.js";
 import type { LineReply, LineTask } from "./line-protocol.js";
 import { DEFAULT_MAX_READ_LINE } from "./lines.js";
 import { readManifestRecords, type ReadOptions } from "./reader.js";
@@ -67,7 +67,6 @@ export async function parallelTopHash(source: ManifestSource, options: ParallelO
 /** One top-hash computation: the header, then batches in order, inline or through the pool. */
 class Run {
   private readonly sha = createHash("sha256");
-  private sawHeader = false;
   private header: PyObject | undefined;
   private inline = 0;
   private pool: LinePool | undefined;
@@ -76,24 +75,32 @@ class Run {
   private entries = 0;
   private bytes = 0;
 
-  constructor(private readonly options: ParallelOptions) {}
+  private readonly workers: number;
+  private readonly inlineBytes: number;
+  private readonly checkKeys: boolean;
+
+  constructor(options: ParallelOptions) {
+    this.workers = options.workers ?? Math.min(availableParallelism(), 4);
+    this.inlineBytes = options.inlineBytes ?? 32 << 20;
+    this.checkKeys = options.checkKeys ?? true;
+  }
 
   /** False when the manifest must go the sequential way. */
   async add(batch: Buffer): Promise<boolean> {
-    if (!this.sawHeader) return this.readHeader(batch);
-    const workers = this.options.workers ?? Math.min(availableParallelism(), 4);
-    if (this.pool === undefined && (workers < 2 || this.inline < (this.options.inlineBytes ?? 32 << 20))) {
+    // A header that did not read ends the run (add is not called again), so none yet means first batch.
+    if (this.header === undefined) return this.readHeader(batch);
+    if (this.pool === undefined && (this.workers < 2 || this.inline < this.inlineBytes)) {
       this.inline += batch.length;
-      this.apply(hashLines(batch, this.options.checkKeys ?? true));
+      this.apply(hashLines(batch, this.checkKeys));
       return true;
     }
-    this.pool ??= new LinePool(workers, this.options.checkKeys ?? true);
+    this.pool ??= new LinePool(this.workers, this.checkKeys);
     const reply = this.pool.run(batch);
     // Marked handled now: after a fallback nobody awaits the batches still in flight.
     reply.catch(() => undefined);
     this.pending.push(reply);
     // Two batches a worker in flight: enough to keep them busy, little memory.
-    while (this.pending.length > 2 * workers) if (!this.settle(await this.pending.shift())) return false;
+    while (this.pending.length > 2 * this.workers) if (!this.settle(await this.pending.shift())) return false;
     return true;
   }
 
@@ -109,14 +116,13 @@ class Run {
 
   /** The first batch is the header line alone (lineBatches cuts it so); read by the sequential rules. */
   private async readHeader(batch: Buffer): Promise<boolean> {
-    this.sawHeader = true;
     try {
       for await (const record of readManifestRecords(bytesSource(batch)())) {
         if (record.kind !== "header") return false;
         this.header = record.header;
         this.sha.update(headerHashPart(record.header), "utf8");
       }
-      return true;
+      return this.header !== undefined;
     } catch {
       return false;
     }
@@ -131,13 +137,7 @@ class Run {
   private apply(result: HashedLines): void {
     if (result.firstKey !== undefined) {
       // Within a batch the worker checked the order; across batches it is checked here.
-      let problem;
-      try {
-        problem = successorProblem(this.lastKey, result.firstKey);
-      } catch (error) {
-        throw new BatchFallback("invalid", { cause: error });
-      }
-      if (problem === "unsorted") throw new BatchFallback("unsorted");
+      checkOrder(this.lastKey, result.firstKey);
       this.lastKey = result.lastKey;
     }
     this.sha.update(result.preimage);
@@ -196,6 +196,12 @@ async function* lineBatches(chunks: AsyncIterable<Uint8Array>, maxLine: number):
   if (heldBytes > 0) yield take(new Uint8Array(0), 0);
 }
 
+/**
+ * Each worker's heap: a batch's lines and their parsed entries die young. A line over this (quilt3
+ * writes at most 1 MB a line) makes the worker run out of memory, and the sequential path takes over.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
+
 /** Worker threads running `hashLines`, fed in turn; replies are matched to tasks by id. */
 class LinePool {
   private readonly workers: Worker[] = [];
@@ -205,7 +211,7 @@ class LinePool {
 
   constructor(count: number, checkKeys: boolean) {
     for (let i = 0; i < count; i++) {
-      const worker = spawnModuleWorker(new URL("./line-worker.js", import.meta.url), { checkKeys }, "MANIFEST_WORKER_MISSING", LIMITS());
+      const worker = spawnModuleWorker(new URL("./line-worker.js", import.meta.url), { checkKeys }, "MANIFEST_WORKER_MISSING", WORKER_LIMITS);
       worker.on("message", (reply: LineReply) => {
         const waiter = this.waiting.get(reply.id);
         this.waiting.delete(reply.id);
@@ -240,9 +246,3 @@ class LinePool {
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 }
-
-/**
- * Each worker's heap: a batch's lines and their parsed entries die young. A line over this (quilt3
- * writes at most 1 MB a line) makes the worker run out of memory, and the sequential path takes over.
- */
-const LIMITS = () => ({ maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 });

@@ -1,5 +1,5 @@
 import { IntegrityError, QuiltError } from "../errors/index.js";
-import { parsePyJson, type PyObject, type PyValue } from "../json/index.js";
+import { hasEscapeOrControl, parsePyJson, type PyObject, type PyValue } from "../json/index.js";
 import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
 import { splitLines } from "./lines.js";
 import { assertSafeLoadedKey, dirPathOf } from "./logical-key.js";
@@ -20,6 +20,8 @@ export interface ReadOptions {
 
 /** How quilt3 (and we) start every entry and directory line. */
 const LINE_START = '{"logical_key": "';
+/** What comes between the hash's value and the metadata in quilt3's entry lines. */
+const META_START = '"}, "meta": ';
 
 /**
  * Read a manifest's lines as records, in file order, with quilt3's loading rules (spec §1.2–1.4):
@@ -46,7 +48,7 @@ export async function* readManifestRecords(
       sawHeader = true;
       yield { kind: "header", header: headerOf(parseLine(text, line), line), line };
     } else {
-      yield quiltEntryLine(text, line, checkKeys) ?? recordOf(asObject(parseLine(text, line), line), line, checkKeys);
+      yield lineRecord(text, line, checkKeys);
     }
   }
   if (!sawHeader) {
@@ -61,12 +63,13 @@ export async function* readManifestRecords(
  * layout is already known (a browse index says where its entry lines are).
  */
 export function parseRecordLine(text: string, line: number, options: Pick<ReadOptions, "checkKeys"> = {}): ManifestRecord {
-  const checkKeys = options.checkKeys ?? true;
-  return quiltEntryLine(text, line, checkKeys) ?? recordOf(asObject(parseLine(text, line), line), line, checkKeys);
+  return lineRecord(text, line, options.checkKeys ?? true);
 }
 
-// eslint-disable-next-line no-control-regex -- a raw control character is what this looks for
-const ESCAPE_OR_CONTROL = /[\\\u0000-\u001f]/;
+/** A line after the header: by position when it is in quilt3's plain layout, else parsed whole. */
+function lineRecord(text: string, line: number, checkKeys: boolean): ManifestRecord {
+  return quiltEntryLine(text, line, checkKeys) ?? recordOf(asObject(parseLine(text, line), line), line, checkKeys);
+}
 
 /**
  * The entry of a line laid out exactly as quilt3 writes it, with no escape or control character:
@@ -76,7 +79,7 @@ const ESCAPE_OR_CONTROL = /[\\\u0000-\u001f]/;
  * `undefined` for any other line (the general path then reads it, or reports what is wrong).
  */
 export function quiltEntryLine(text: string, line: number, checkKeys: boolean): ManifestRecord | undefined {
-  if (!text.startsWith(LINE_START) || text.charCodeAt(text.length - 1) !== 0x7d || ESCAPE_OR_CONTROL.test(text)) return undefined;
+  if (!text.startsWith(LINE_START) || text.charCodeAt(text.length - 1) !== 0x7d || hasEscapeOrControl(text)) return undefined;
   let at = LINE_START.length;
   const field = (prefix: string, end: string): string | undefined => {
     if (!text.startsWith(prefix, at)) return undefined;
@@ -92,10 +95,10 @@ export function quiltEntryLine(text: string, line: number, checkKeys: boolean): 
   const type = field(', "hash": {"type": "', '"');
   const value = field('", "value": "', '"');
   if (logicalKey === undefined || physical === undefined || size === undefined || type === undefined || value === undefined) return undefined;
-  if (!text.startsWith('"}, "meta": ', at) || !/^(?:0|[1-9][0-9]{0,14})$/.test(size)) return undefined;
+  if (!text.startsWith(META_START, at) || !/^(?:0|[1-9][0-9]{0,14})$/.test(size)) return undefined;
   let meta: PyValue;
   try {
-    meta = parsePyJson(text.slice(at + '"}, "meta": '.length, -1), true);
+    meta = parsePyJson(text.slice(at + META_START.length, -1), true);
   } catch {
     return undefined; // not one JSON value: the whole line may still be valid (or need its exact error)
   }
