@@ -1,5 +1,4 @@
-import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
@@ -550,7 +549,8 @@ export class PackageBuilder {
     }
     this.header.set("message", message);
     const path = join(await this.ensureWorkDir(), `manifest-${++this.builds}.jsonl`);
-    const out = createWriteStream(path);
+    // Opened before anything can fail, so the cleanup's rm cannot race a lazy open.
+    const out = (await open(path, "w")).createWriteStream();
     let result: WriteResult | undefined;
     try {
       const entries = hashMissing(this.pendingEntries(options.signal), this.hashOptions(options));

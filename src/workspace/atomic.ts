@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
-import { once } from "node:events";
+import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -30,24 +28,35 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
  * resolves; on failure nothing is left behind. For files too big to hold as one string.
  */
 export async function writeLinesNew(path: string, lines: AsyncIterable<string>): Promise<void> {
-  const out = createWriteStream(path, { flags: "wx" });
+  // Open before anything can fail: a stream opens lazily, and an open still in flight when
+  // the cleanup's rm ran would leave the file behind.
+  const handle = await open(path, "wx");
   try {
     let batch = "";
     for await (const line of lines) {
       batch += line + "\n";
       if (batch.length >= 1 << 20) {
-        if (!out.write(batch)) await once(out, "drain");
+        await writeAll(handle, batch);
         batch = "";
       }
     }
-    out.end(batch);
-    await once(out, "finish");
-    const handle = await open(path, "r");
-    await handle.sync().finally(() => handle.close());
+    await writeAll(handle, batch);
+    await handle.sync();
   } catch (error) {
-    out.destroy();
+    await handle.close().catch(() => undefined);
     await rm(path, { force: true });
     throw error;
+  }
+  await handle.close();
+}
+
+/** `write` may write less than asked; loop until every byte is down. */
+async function writeAll(handle: FileHandle, text: string): Promise<void> {
+  const bytes = Buffer.from(text, "utf8");
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
   }
 }
 
