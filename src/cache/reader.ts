@@ -16,7 +16,7 @@ const MAX_EDGE_LINE = 64 * 1024;
 export type OpenedCache =
   | { readonly kind: "missing" }
   | { readonly kind: "ignored"; readonly reason: string }
-  | { readonly kind: "ok"; readonly header: CacheHeader; readonly cursor: CacheCursor };
+  | { readonly kind: "ok"; readonly header: CacheHeader; readonly cursor: CacheCursor; readonly records: number };
 
 /** Opens `path` if it is a sound cache of `root`; anything else is reported, never trusted. */
 export async function openCacheFile(path: string, root: string): Promise<OpenedCache> {
@@ -33,7 +33,7 @@ export async function openCacheFile(path: string, root: string): Promise<OpenedC
       await fh.close();
       return { kind: "ignored", reason: checked };
     }
-    return { kind: "ok", header: checked.header, cursor: new CacheCursor(fh, checked.bodyStart, checked.bodyEnd) };
+    return { kind: "ok", header: checked.header, cursor: new CacheCursor(fh, checked.bodyStart, checked.bodyEnd), records: checked.records };
   } catch (error) {
     await fh.close().catch(() => undefined);
     return { kind: "ignored", reason: `it cannot be read (${(error as Error).message})` };
@@ -42,6 +42,8 @@ export async function openCacheFile(path: string, root: string): Promise<OpenedC
 
 interface Checked {
   header: CacheHeader;
+  /** Records the trailer counts. */
+  records: number;
   bodyStart: number;
   bodyEnd: number;
 }
@@ -64,7 +66,7 @@ async function check(fh: FileHandle, root: string): Promise<Checked | string> {
   if (trailer === undefined) return "it is truncated (no trailer)";
   const bodyEnd = tailStart + trailerAt;
   if ((await sha256Of(fh, bodyEnd)) !== trailer.sha256) return "its checksum does not match";
-  return { header, bodyStart: headerEnd + 1, bodyEnd };
+  return { header, records: trailer.records, bodyStart: headerEnd + 1, bodyEnd };
 }
 
 async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
@@ -93,7 +95,8 @@ async function sha256Of(fh: FileHandle, end: number): Promise<string> {
 /**
  * The records in order, for a merge-join: `find` must be called with keys in non-decreasing
  * tree-walk order. A malformed or out-of-order record (which the checksum makes a bug, not bit
- * rot) ends the cursor: it finds nothing more, and `problem` says why.
+ * rot) ends the cursor: it finds nothing more, and `problem` says why. The file stays open until
+ * `close()`, so that `replica()` can read it again from the start.
  */
 export class CacheCursor {
   private lines: string[] = [];
@@ -103,14 +106,33 @@ export class CacheCursor {
   private current: CacheRecord | undefined;
   private started = false;
   private ended = false;
+  /** Records read so far: the current one is number `read - 1` of the file, from 0. */
+  private read = 0;
   problem: string | undefined;
 
   constructor(
     private readonly fh: FileHandle,
-    start: number,
+    private readonly start: number,
     private readonly end: number,
   ) {
     this.pos = start;
+  }
+
+  /** The index in the file (from 0) of the record `find` returned last. */
+  get index(): number {
+    return this.read - 1;
+  }
+
+  /** A second cursor over the same open file, from its first record; closing this one closes both. */
+  replica(): CacheCursor {
+    return new CacheCursor(this.fh, this.start, this.end);
+  }
+
+  /** The next record in file order (`undefined` at the end); not to be mixed with `find`. */
+  async nextRecord(): Promise<CacheRecord | undefined> {
+    this.started = true;
+    await this.advance();
+    return this.current;
   }
 
   /** The record of `key`, if the file has one. */
@@ -138,8 +160,9 @@ export class CacheCursor {
       const record = decodeRecord(line);
       if (previous !== undefined && compareLogicalKeys(previous.key, record.key) >= 0) throw new Error("records out of order");
       this.current = record;
+      this.read++;
     } catch (error) {
-      await this.stop(`it is malformed: ${(error as Error).message}`);
+      this.stop(`it is malformed: ${(error as Error).message}`);
     }
   }
 
@@ -147,14 +170,14 @@ export class CacheCursor {
     while (this.next >= this.lines.length) {
       if (this.ended) return undefined;
       if (this.pos >= this.end) {
-        if (this.rest !== undefined && this.rest.length > 0) await this.stop("its last record is cut");
-        else await this.close();
+        if (this.rest !== undefined && this.rest.length > 0) this.stop("its last record is cut");
+        else this.ended = true;
         return undefined;
       }
       try {
         await this.readChunk();
       } catch (error) {
-        await this.stop(`it cannot be read (${(error as Error).message})`);
+        this.stop(`it cannot be read (${(error as Error).message})`);
         return undefined;
       }
     }
@@ -179,8 +202,10 @@ export class CacheCursor {
     if (start < chunk.length) this.rest = Buffer.from(chunk.subarray(start));
   }
 
-  private async stop(problem: string): Promise<void> {
+  /** Ends the cursor (the file stays open for a replica until `close()`). */
+  private stop(problem: string): void {
     this.problem ??= problem;
-    await this.close();
+    this.ended = true;
+    this.current = undefined;
   }
 }

@@ -49,6 +49,38 @@ describe("stat cache", () => {
     expect(second.stats).toMatchObject({ hits: 3, misses: 0, recorded: 3 });
   });
 
+  it("leaves the file alone when a run changes nothing, and rewrites it, old records first, when one does", async () => {
+    const { dir, file, opts } = await folder();
+    const files: Record<string, FileStat> = {};
+    for (let i = 0; i < 50; i++) files[`k${String(i).padStart(3, "0")}`] = st({ ino: BigInt(i + 1) });
+    await run(dir, opts(), files);
+    const before = await readFile(file, "utf8");
+    // A later clock: a rewrite would change the header's recordedNs.
+    const later = () => NOW + 5_000;
+    const same = await run(dir, opts({ now: later }), files, () => "never");
+    expect(same.stats).toMatchObject({ hits: 50, misses: 0, recorded: 50, written: true });
+    expect(await readFile(file, "utf8")).toBe(before);
+
+    // One file changed in the middle: the records before it are copied, the rest follow.
+    const changed = { ...files, k025: st({ ino: 999n }) };
+    const third = await run(dir, opts({ now: later }), changed, (k) => `new ${k}`);
+    expect(third.stats).toMatchObject({ hits: 49, misses: 1, recorded: 50, written: true });
+    const text = await readFile(file, "utf8");
+    expect(text).not.toBe(before);
+    expect(text).toContain(`"recordedNs":"${BigInt(NOW + 5_000) * 1_000_000n}"`);
+    const fourth = await run(dir, opts({ now: later }), changed, () => "never");
+    expect(fourth.hits).toHaveLength(50);
+    const cache = (await StatCacheRun.open(dir, opts({ now: later })))!;
+    expect((await cache.visit("k025", st({ ino: 999n }))).hit).toEqual(h("new k025"));
+    await cache.abandon();
+
+    // A file no longer visited drops out: the file is rewritten without it.
+    const fewer = Object.fromEntries(Object.entries(changed).filter(([k]) => k !== "k049"));
+    const fifth = await run(dir, opts({ now: later }), fewer, () => "never");
+    expect(fifth.stats).toMatchObject({ hits: 49, recorded: 49, written: true });
+    expect(await readFile(file, "utf8")).not.toContain("k049");
+  });
+
   it("hands back the recorded hash, type included", async () => {
     const { dir, opts } = await folder();
     const cache = (await StatCacheRun.open(dir, opts()))!;

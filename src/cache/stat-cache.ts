@@ -6,6 +6,11 @@
  * visit order as the earliest visits settle, so the file is rewritten in one streaming pass.
  * Files not visited (deleted, or outside the walk) drop out of the cache.
  *
+ * A run that changes nothing (every record visited in order, each a hit and kept as it was, under
+ * the same kind of header) writes nothing: the file in place already says all the new one would.
+ * Until a visit departs from the old file, no new file is even started; then one is, and the old
+ * records matched so far are copied into it first (read again from the old file, still open).
+ *
  * The cache only ever saves work: every failure to read it means re-hashing, every failure to
  * write it is reported in `stats` and otherwise ignored.
  */
@@ -101,6 +106,8 @@ class Slot implements TargetVisit {
     readonly stat: FileStat | undefined,
     readonly hit: CachedHash | undefined,
     private readonly onSettle: (() => void) | undefined,
+    /** The index of the old record that gave `hit`. */
+    readonly oldIndex = -1,
   ) {}
 
   settle(hash: CachedHash | undefined, then?: Settled): void {
@@ -119,18 +126,29 @@ export class StatCacheRun {
   private lastKey: string | undefined;
   private stopped = false;
   private wakeRoom: (() => void) | undefined;
+  /**
+   * While nothing departed from the old file: the number of its records the new one would start
+   * with, unchanged (no writer yet). `undefined` once a new file is being written (or never will be).
+   */
+  private same: number | undefined;
+  /** Records settled while the new file is being started; appended once it is. */
+  private backlog: CacheRecord[] | undefined;
+  private starting: Promise<void> | undefined;
 
   private constructor(
     /** The real path of the folder; keys are relative to it. */
     readonly root: string,
     file: string,
-    private readonly old: { header: CacheHeader; cursor: CacheCursor } | undefined,
+    private readonly old: { header: CacheHeader; cursor: CacheCursor; records: number } | undefined,
     private writer: CacheWriter | undefined,
     private readonly recordedNs: bigint,
     private readonly racyNs: bigint,
     private readonly ownWrites: boolean,
+    /** Starts the new file; set while the run may still write nothing. */
+    private readonly create?: () => Promise<CacheWriter>,
   ) {
     this.stats = { file, hits: 0, misses: 0, racy: 0, recorded: 0, written: false };
+    if (create !== undefined) this.same = 0;
   }
 
   /**
@@ -146,18 +164,22 @@ export class StatCacheRun {
     if (file === undefined) return undefined;
     const recordedNs = BigInt(Math.floor(nowMs)) * 1_000_000n;
     const opened = await openCacheFile(file, root);
+    const ownWrites = options.ownWrites === true;
+    const create = (): Promise<CacheWriter> => CacheWriter.create(file, { root, recordedNs, ownWrites });
+    const old = opened.kind === "ok" ? { header: opened.header, cursor: opened.cursor, records: opened.records } : undefined;
+    // With an old file of the same kind, the new one is started only if the run departs from it.
+    const lazy = options.readOnly !== true && old !== undefined && (old.header.ownWrites === true) === ownWrites;
     let writer: CacheWriter | undefined;
     let problem: string | undefined;
-    if (options.readOnly !== true) {
+    if (options.readOnly !== true && !lazy) {
       try {
-        writer = await CacheWriter.create(file, { root, recordedNs, ownWrites: options.ownWrites === true });
+        writer = await create();
       } catch (error) {
         problem = `it cannot be written (${(error as Error).message})`;
       }
     }
     const racyNs = BigInt(Math.round((options.racyMs ?? DEFAULT_RACY_MS) * 1e6));
-    const old = opened.kind === "ok" ? { header: opened.header, cursor: opened.cursor } : undefined;
-    const run = new StatCacheRun(root, file, old, writer, recordedNs, racyNs, options.ownWrites === true);
+    const run = new StatCacheRun(root, file, old, writer, recordedNs, racyNs, ownWrites, lazy ? create : undefined);
     if (opened.kind === "ignored") run.stats.ignored = opened.reason;
     if (problem !== undefined) run.stats.problem = problem;
     return run;
@@ -192,8 +214,9 @@ export class StatCacheRun {
     const hit = record === undefined || now === undefined ? undefined : this.trusted(record, now);
     if (hit === undefined) this.stats.misses++;
     else this.stats.hits++;
-    const slot = new Slot(key, now, hit, () => this.flush());
+    const slot = new Slot(key, now, hit, () => this.flush(), hit === undefined ? -1 : (this.old?.cursor.index ?? -1));
     this.queue.push(slot);
+    if (this.starting !== undefined) await this.starting;
     if (this.writer !== undefined) await this.writer.drained();
     return slot;
   }
@@ -223,9 +246,18 @@ export class StatCacheRun {
 
   /** Writes the new cache file (unsettled visits are left out); never throws. */
   async commit(): Promise<StatCacheStats> {
-    await this.old?.cursor.close();
     if (this.stopped) return this.abandon();
     this.flush(true);
+    if (this.same !== undefined && this.same === this.old?.records) {
+      // Nothing departed from the old file: it stays, as the new one would have been.
+      this.same = undefined;
+      await this.old.cursor.close();
+      this.stats.written = true;
+      return this.stats;
+    }
+    if (this.same !== undefined) this.depart(); // old records left unvisited drop out
+    await this.starting;
+    await this.old?.cursor.close();
     const writer = this.writer;
     this.writer = undefined;
     if (writer === undefined) return this.stats;
@@ -242,6 +274,8 @@ export class StatCacheRun {
   /** Ends the run without writing. */
   async abandon(): Promise<StatCacheStats> {
     this.interrupt();
+    this.same = undefined;
+    await this.starting;
     await this.old?.cursor.close();
     await this.writer?.abandon();
     this.writer = undefined;
@@ -276,8 +310,17 @@ export class StatCacheRun {
       if (!slot.settled && !all) break;
       this.head++;
       const stat = slot.then?.stat ?? slot.stat;
-      if (slot.settled && slot.hash !== undefined && stat !== undefined && this.writer !== undefined && this.keeps(slot, stat)) {
-        this.writer.append({ key: slot.key, stat, hash: slot.hash });
+      if (slot.settled && slot.hash !== undefined && stat !== undefined && this.keeps(slot, stat)) {
+        const record = { key: slot.key, stat, hash: slot.hash };
+        if (this.same !== undefined && this.unchanged(slot, stat)) {
+          this.same++;
+          this.stats.recorded++;
+          continue;
+        }
+        if (this.same !== undefined) this.depart();
+        if (this.backlog !== undefined) this.backlog.push(record);
+        else if (this.writer !== undefined) this.writer.append(record);
+        else continue;
         this.stats.recorded++;
       }
     }
@@ -286,6 +329,54 @@ export class StatCacheRun {
       this.head = 0;
     }
     if (this.queue.length - this.head <= MAX_QUEUED) this.wake();
+  }
+
+  /** The slot's record is the old file's next one, as it was: a hit, settled with that hash and no new stat. */
+  private unchanged(slot: Slot, stat: FileStat): boolean {
+    const hit = slot.hit;
+    return (
+      hit !== undefined &&
+      slot.oldIndex === this.same &&
+      slot.hash !== undefined &&
+      slot.hash.type === hit.type &&
+      slot.hash.value === hit.value &&
+      slot.then?.written !== true &&
+      (slot.stat === undefined ? false : sameStat(stat, slot.stat))
+    );
+  }
+
+  /**
+   * The run departs from the old file: start the new one, with the old records matched so far
+   * copied first; records settled meanwhile wait in the backlog (and visits wait for it).
+   */
+  private depart(): void {
+    const copy = this.same ?? 0;
+    const create = this.create;
+    const old = this.old;
+    this.same = undefined;
+    if (create === undefined || old === undefined) return;
+    const backlog: CacheRecord[] = [];
+    this.backlog = backlog;
+    this.starting = (async () => {
+      let writer: CacheWriter | undefined;
+      try {
+        writer = await create();
+        const replay = old.cursor.replica();
+        for (let i = 0; i < copy; i++) {
+          const record = await replay.nextRecord();
+          if (record === undefined) throw new Error(`its old records ended early (${replay.problem ?? "cut"})`);
+          writer.append(record);
+        }
+      } catch (error) {
+        await writer?.abandon();
+        writer = undefined;
+        this.stats.problem = `it cannot be written (${(error as Error).message})`;
+      }
+      if (writer !== undefined) for (const record of backlog) writer.append(record);
+      this.writer = writer;
+      this.backlog = undefined;
+      this.starting = undefined;
+    })();
   }
 
   /** A record made from racy times would never be trusted, so it is left out; our own writes are judged later. */

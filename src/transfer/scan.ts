@@ -1,11 +1,12 @@
 /**
  * The planning pass shared by install and force-match: read the entries once, refuse any unsafe
  * key, bad size or unknown hash type, map keys to target paths (sub-tree installs), check that
- * no two targets collide on a portable filesystem, and keep the entries for the writing pass
- * (a spill file, or the caller's re-openable source).
+ * no two targets collide on a portable filesystem, and keep the entries for the writing pass:
+ * in memory while they fit half the sort's memory (no second read at all), else in a spill file
+ * or the caller's re-openable source.
  */
 import type { HashType } from "../hash/index.js";
-import { fileFolderConflict, throwIfAborted } from "./errors.js";
+import { fileFolderConflict, interrupted, throwIfAborted } from "./errors.js";
 import { assertPathKey, checkCollisions, checkedEntry, installTarget } from "./keys.js";
 import { readSpill, SpillWriter, type SpillDir } from "./spill.js";
 import type { EntryRef, EntrySource } from "./types.js";
@@ -57,10 +58,39 @@ export function iterate<E>(source: EntrySource<E & EntryRef>): AsyncIterable<E &
   return typeof source === "function" ? source() : source;
 }
 
-/** Runs the pass. With a one-shot source, items are spilled into `spillDir`. */
+/** The collision sort's default memory (keys.ts); the items kept in memory may use half as much again. */
+const DEFAULT_SORT_MEMORY = 64 * 1024 * 1024;
+
+/** Rough heap bytes of an item kept in memory: its strings (UTF-16) and the object. */
+function heldBytes(item: Item): number {
+  return 2 * (item.key.length + item.target.length + item.physicalKey.length + item.value.length) + 160;
+}
+
+/**
+ * Runs the pass. Items are kept in memory while they fit; past that, a one-shot source's items
+ * are spilled into `spillDir` and a re-openable source is read again.
+ */
 export async function scanEntries(source: EntrySource, spillDir: SpillDir, options: ScanOptions): Promise<Scan> {
   const reopen = typeof source === "function";
-  const spill = reopen ? undefined : await SpillWriter.create<ItemRecord>(join(spillDir.path, "entries.jsonl"));
+  const budget = (options.sortMemoryBytes ?? DEFAULT_SORT_MEMORY) / 2;
+  let held: Item[] | undefined = [];
+  let heldSize = 0;
+  let spill: SpillWriter<ItemRecord> | undefined;
+  /** Keeps the item in memory, or (past the budget) moves what is held to the spill. */
+  const keep = async (item: Item): Promise<void> => {
+    if (held === undefined) {
+      await spill?.write(toRecord(item));
+      return;
+    }
+    held.push(item);
+    heldSize += heldBytes(item);
+    if (heldSize <= budget) return;
+    const moving = held;
+    held = undefined;
+    if (reopen) return;
+    spill = await SpillWriter.create<ItemRecord>(join(spillDir.path, "entries.jsonl"));
+    for (const h of moving) await spill.write(toRecord(h));
+  };
   const prefix = options.prefix;
   let files = 0;
   let bytes = 0;
@@ -76,7 +106,7 @@ export async function scanEntries(source: EntrySource, spillDir: SpillDir, optio
       if (single !== undefined && inTree !== undefined) throw fileFolderConflict(single, inTree);
       files++;
       bytes += item.size;
-      await spill?.write(toRecord(item));
+      await keep(item);
       await options.onItem?.(item);
       yield { key: item.key, target: item.target };
     }
@@ -88,9 +118,14 @@ export async function scanEntries(source: EntrySource, spillDir: SpillDir, optio
     await spill?.abandon();
     throw error;
   }
-  const items = spill
-    ? (signal?: AbortSignal) => mapSpill(spill.path, signal)
-    : (signal?: AbortSignal) => reread(source, prefix, files, signal);
+  const kept = held;
+  const spilled = spill;
+  const items =
+    kept !== undefined
+      ? (signal?: AbortSignal) => fromMemory(kept, signal)
+      : spilled !== undefined
+        ? (signal?: AbortSignal) => mapSpill(spilled.path, signal)
+        : (signal?: AbortSignal) => reread(source, prefix, files, signal);
   return { files, bytes, items };
 }
 
@@ -101,6 +136,21 @@ function itemOf(entry: EntryRef, prefix: string | undefined): Item | undefined {
   const target = installTarget(entry.logicalKey, prefix);
   if (target === undefined) return undefined;
   return { key: entry.logicalKey, target, physicalKey: entry.physicalKey, size: entry.size, type, value: entry.hash.value };
+}
+
+function fromMemory(items: readonly Item[], signal: AbortSignal | undefined): AsyncIterable<Item> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      let i = 0;
+      return {
+        next: (): Promise<IteratorResult<Item>> => {
+          if (i >= items.length) return Promise.resolve({ done: true, value: undefined });
+          if (signal?.aborted === true) return Promise.reject(interrupted("reading entries", signal.reason));
+          return Promise.resolve({ done: false, value: items[i++]! });
+        },
+      };
+    },
+  };
 }
 
 async function* mapSpill(path: string, signal: AbortSignal | undefined): AsyncGenerator<Item> {
