@@ -17,3 +17,6 @@ export { hasEscapeOrControl, parsePyJson } from "./parse.js";
 export { dumpsManifest, dumpsHash, dumpsCompact } from "./encode.js";
 export { floatRepr } from "./float-repr.js";
 export { fromPlain, toPlain, pyEquals } from "./convert.js";
+export { ByteOut } from "./byte-out.js";
+export { hashBytesOfPlain } from "./hash-bytes.js";
+export { isPlainAscii } from "./plain-bytes.js";

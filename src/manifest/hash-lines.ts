@@ -6,6 +6,8 @@
  */
 import { isUtf8 } from "node:buffer";
 import { entryHashPart, successorProblem } from "./encode.js";
+import { ByteOut, isPlainAscii } from "../json/index.js";
+import { plainEntryPreimage, type PlainEntry } from "./plain-line.js";
 import { parseRecordLine } from "./reader.js";
 
 export interface HashedLines {
@@ -41,54 +43,43 @@ export function checkOrder(previous: string | undefined, key: string): void {
 
 /** `bytes` holds whole lines after the header, each ending in `\n` (the last one may not). */
 export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
-  // `\n` is ASCII, so the batch is valid UTF-8 exactly when each of its lines is.
-  if (!isUtf8(bytes)) throw new BatchFallback("invalid");
-  const text = bytes.toString("utf8");
-  // Written part by part into one buffer: a string built with += would be flattened at the end,
-  // which cost more than the parsing (a rope of ten thousand pieces, then garbage).
-  let out: Buffer = Buffer.allocUnsafeSlow(Math.max(1024, bytes.length));
-  let used = 0;
-  let parts = "";
-  const flush = (): void => {
-    if (used + parts.length > out.length) out = grown(out, used, parts.length);
-    used += out.write(parts, used, "latin1");
-    parts = "";
-  };
+  // One scan usually proves the whole batch plain; otherwise each line is tested. `\n` is ASCII,
+  // so the batch is valid UTF-8 exactly when each of its lines is.
+  const plainBatch = isPlainAscii(bytes);
+  if (!plainBatch && !isUtf8(bytes)) throw new BatchFallback("invalid");
+  // Pre-images are written straight into one buffer: strings joined with += cost more than the
+  // parsing did (a rope of ten thousand pieces, flattened, then garbage).
+  const out = new ByteOut(bytes.length);
   let entries = 0;
   let total = 0;
   let firstKey: string | undefined;
   let lastKey: string | undefined;
-  const end = text.endsWith("\n") ? text.length - 1 : text.length;
+  const end = bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
   for (let start = 0; start <= end; ) {
-    let nl = text.indexOf("\n", start);
+    let nl = bytes.indexOf(0x0a, start);
     if (nl === -1 || nl > end) nl = end;
-    const line = text.slice(start, nl);
+    const hashed = linePart(bytes, start, nl, out, checkKeys, plainBatch || isPlainAscii(bytes, start, nl));
     start = nl + 1;
-    let record;
-    try {
-      record = parseRecordLine(line, 0, { checkKeys });
-    } catch (error) {
-      throw new BatchFallback("invalid", { cause: error });
-    }
-    if (record.kind !== "entry") continue; // directory lines are not part of the top hash
-    const key = record.entry.logicalKey;
-    checkOrder(lastKey, key);
-    firstKey ??= key;
-    lastKey = key;
+    if (hashed === undefined) continue; // directory lines are not part of the top hash
+    checkOrder(lastKey, hashed.logicalKey);
+    firstKey ??= hashed.logicalKey;
+    lastKey = hashed.logicalKey;
     entries += 1;
-    total += record.entry.size;
-    // Parts are written a few kilobytes at a time: one write call per part cost more than the
-    // short ropes this builds.
-    parts += entryHashPart(record.entry);
-    if (parts.length >= 8192) flush();
+    total += hashed.size;
   }
-  flush();
-  return { preimage: out.subarray(0, used), entries, bytes: total, firstKey, lastKey };
+  return { preimage: out.bytes(), entries, bytes: total, firstKey, lastKey };
 }
 
-/** A bigger buffer holding the first `used` bytes of `out`; pre-images can outgrow their lines (\\u escapes). */
-function grown(out: Buffer, used: number, needed: number): Buffer {
-  const bigger = Buffer.allocUnsafeSlow(Math.max(2 * out.length, used + needed));
-  out.copy(bigger, 0, 0, used);
-  return bigger;
+/** Append a line's pre-image to `out`; its logical key and size, or `undefined` for a directory line. */
+function linePart(bytes: Buffer, start: number, end: number, out: ByteOut, checkKeys: boolean, plain: boolean): PlainEntry | undefined {
+  try {
+    const fast = plain ? plainEntryPreimage(bytes, start, end, out, checkKeys) : undefined;
+    if (fast !== undefined) return fast;
+    const record = parseRecordLine(bytes.toString("utf8", start, end), 0, { checkKeys });
+    if (record.kind !== "entry") return undefined;
+    out.ascii(entryHashPart(record.entry)); // ASCII: the top-hash encoder escapes everything else
+    return { logicalKey: record.entry.logicalKey, size: record.entry.size };
+  } catch (error) {
+    throw new BatchFallback("invalid", { cause: error });
+  }
 }
