@@ -21,19 +21,29 @@ export interface GuardOptions {
   fileInTheWay?: "conflict" | "missing";
 }
 
+/** Not empty, no leading, trailing or doubled `/`, no NUL. */
+const PLAIN_TARGET = /^[^/\0](?:[^/\0]|\/(?!\/))*(?<!\/)$/;
+/** A `.` or `..` segment. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
 export class DestGuard {
   private chain: { name: string; state: FolderState }[] = [];
+  /** The root with one trailing separator. */
+  private readonly rootSlash: string;
 
   constructor(
     /** Absolute destination folder. */
     readonly root: string,
     private readonly options: GuardOptions,
-  ) {}
+  ) {
+    this.rootSlash = root.endsWith(sep) ? root : root + sep;
+  }
 
   /** The absolute path of `target` (a relative `/`-separated path), refusing anything outside the root. */
   pathOf(target: string, key: string): string {
-    const abs = resolve(this.root, ...target.split("/"));
-    if (!abs.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep)) throw escapesDest(key, abs, this.root);
+    // A plain relative path (no empty, `.` or `..` segment) joins as it is; anything else is resolved.
+    const abs = sep === "/" && PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target) ? this.rootSlash + target : resolve(this.root, ...target.split("/"));
+    if (!abs.startsWith(this.rootSlash)) throw escapesDest(key, abs, this.root);
     return abs;
   }
 

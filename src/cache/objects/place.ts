@@ -14,7 +14,7 @@
  *
  * Whichever way, the file lands under a temp name and is renamed into place (write-file.ts).
  */
-import { constants, createReadStream, type Stats } from "node:fs";
+import { constants, createReadStream, statSync, type Stats } from "node:fs";
 import { chmod, copyFile, link, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { QuiltError } from "../../errors/index.js";
@@ -121,7 +121,7 @@ export class CachePlacer implements FilePlacer {
   /** Copies the cached object, hashed as it is copied; false when the cache has no intact copy. */
   private async copyOut(target: PlaceTarget, signal: AbortSignal, onBytes?: (n: number) => void): Promise<boolean> {
     const path = this.cache.pathOf(target.entry.hash);
-    if (path === undefined || !(await sizeIs(path, target.entry.size))) return false;
+    if (path === undefined || !sizeIs(path, target.entry.size)) return false;
     let fromCache = false;
     const read: ReadEntry = async function* () {
       try {
@@ -154,8 +154,18 @@ export class CachePlacer implements FilePlacer {
   }
 }
 
-async function sizeIs(path: string, size: number): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined);
+/**
+ * Whether the cache holds a file of `size` at `path`. Synchronous, in the local cache folder: a
+ * miss (every file of an install from a cold cache) then costs a few µs, where an awaited stat
+ * costs a thread-pool round trip and an ENOENT error object.
+ */
+function sizeIs(path: string, size: number): boolean {
+  let st: Stats | undefined;
+  try {
+    st = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
   return st?.isFile() === true && st.size === size;
 }
 
