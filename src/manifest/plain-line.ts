@@ -55,33 +55,24 @@ function read(end: number, out: ByteOut, checkKeys: boolean): PlainEntry | undef
   if (end - pos < 2 || src[end - 1] !== 0x7d || !match(LINE_START)) return undefined;
   const keyStart = pos;
   const keyEnd = quote(end);
-  if (!match(AFTER_KEY)) return undefined;
-  const physicalStart = pos;
-  const physicalEnd = quote(end);
-  if (!match(AFTER_PHYSICAL) || !isCanonicalS3(physicalStart, physicalEnd)) return undefined;
+  if (!match(AFTER_KEY) || !canonicalS3() || !match(AFTER_PHYSICAL)) return undefined;
   const sizeStart = pos;
   const size = digits(end);
   const sizeEnd = pos;
   if (size === undefined || !match(AFTER_SIZE)) return undefined;
-  const typeStart = pos;
-  const typeEnd = quote(end);
-  if (!match(AFTER_TYPE)) return undefined;
-  const valueStart = pos;
-  const valueEnd = quote(end);
-  if (!match(AFTER_VALUE) || src[pos] !== 0x7b) return undefined; // meta must be an object here
-  const metaStart = pos;
+  // From here the pre-image is written as the line is read; a failure takes it back.
   const lineStart = out.at;
+  out.ensure(end - pos + 64);
   out.put(HASH_TYPE);
-  copy(out, typeStart, typeEnd);
+  copyToQuote(out, end);
+  if (!match(AFTER_TYPE)) return undo(out, lineStart);
   out.put(HASH_VALUE);
-  copy(out, valueStart, valueEnd);
+  copyToQuote(out, end);
+  if (!match(AFTER_VALUE) || src[pos] !== 0x7b) return undo(out, lineStart); // meta must be an object here
   out.put(LOGICAL_KEY);
   copy(out, keyStart, keyEnd);
   out.put(META);
-  if (!hashBytesOfPlain(src, metaStart, end - 1, out)) {
-    out.at = lineStart;
-    return undefined;
-  }
+  if (!hashBytesOfPlain(src, pos, end - 1, out)) return undo(out, lineStart);
   out.put(SIZE);
   copy(out, sizeStart, sizeEnd);
   out.put(CLOSE);
@@ -89,6 +80,11 @@ function read(end: number, out: ByteOut, checkKeys: boolean): PlainEntry | undef
   entry.size = size;
   if (checkKeys) assertSafeLoadedKey(entry.logicalKey, 0);
   return entry;
+}
+
+function undo(out: ByteOut, at: number): undefined {
+  out.at = at;
+  return undefined;
 }
 
 function match(expected: Buffer): boolean {
@@ -113,6 +109,14 @@ function digits(end: number): number | undefined {
   return n;
 }
 
+/** Copy up to the next `"` (or `end`), leaving `pos` on it; the caller has ensured room. */
+function copyToQuote(out: ByteOut, end: number): void {
+  const buf = out.buf;
+  let at = out.at;
+  for (let c = src[pos] as number; pos < end && c !== 0x22; c = src[++pos] as number) buf[at++] = c;
+  out.at = at;
+}
+
 function copy(out: ByteOut, from: number, to: number): void {
   out.ensure(to - from);
   const buf = out.buf;
@@ -122,35 +126,32 @@ function copy(out: ByteOut, from: number, to: number): void {
 }
 
 /**
- * The reader's `CANONICAL_S3` test on bytes: `s3://bucket/seg/.../seg` with an optional
- * `?versionId=...`, of characters that parsing and printing leave unchanged. A key it refuses may
- * still be valid: the general path then normalizes it.
+ * The reader's `CANONICAL_S3` test on bytes, read up to the closing `"`: `s3://bucket/seg/.../seg`
+ * with an optional `?versionId=...`, of characters that parsing and printing leave unchanged. A
+ * key it refuses may still be valid: the general path then normalizes it.
  */
-function isCanonicalS3(start: number, end: number): boolean {
-  if (end - start < 8 || src[start] !== 0x73 || src[start + 1] !== 0x33 || src[start + 2] !== 0x3a || src[start + 3] !== 0x2f || src[start + 4] !== 0x2f) return false;
-  let i = start + 5;
-  if (!isBucketStart(src[i] as number)) return false;
-  for (i++; i < end && src[i] !== 0x2f; i++) if (!isBucketChar(src[i] as number)) return false;
-  if (i >= end) return false;
-  i++; // the slash after the bucket
+function canonicalS3(): boolean {
+  if (!match(S3_PREFIX) || !isBucketStart(src[pos++] as number)) return false;
+  while (isBucketChar(src[pos] as number)) pos++;
+  if (src[pos++] !== 0x2f) return false;
   let segment = 0;
-  for (; i < end && src[i] !== 0x3f; i++) {
-    const c = src[i] as number;
-    if (c === 0x2f) {
-      if (segment === 0) return false;
-      segment = 0;
-    } else if (isKeyChar(c)) segment++;
-    else return false;
+  for (;; pos++) {
+    const c = src[pos] as number;
+    if (isKeyChar(c)) segment++;
+    else if (c === 0x2f && segment > 0) segment = 0;
+    else break;
   }
   if (segment === 0) return false;
-  if (i === end) return true;
-  const versionStart = i + VERSION_ID.length;
-  for (let j = 0; j < VERSION_ID.length; j++) if (src[i + j] !== VERSION_ID[j]) return false;
-  if (versionStart >= end) return false;
-  for (i = versionStart; i < end; i++) if (!isKeyChar(src[i] as number)) return false;
-  return true;
+  if (src[pos] === 0x3f) {
+    if (!match(VERSION_ID)) return false;
+    const versionStart = pos;
+    while (isKeyChar(src[pos] as number)) pos++;
+    if (pos === versionStart) return false;
+  }
+  return src[pos] === 0x22;
 }
 
+const S3_PREFIX = ascii("s3://");
 const VERSION_ID = ascii("?versionId=");
 
 const BUCKET_START = 1;

@@ -19,13 +19,31 @@ import { StorageError } from "../errors/index.js";
 /** Start the worker module `js` (a `.js` URL beside the caller), or its `.ts` source under tests. */
 export function spawnModuleWorker(js: URL, workerData: unknown, code: string, resourceLimits?: ResourceLimits): Worker {
   const limits = resourceLimits === undefined ? {} : { resourceLimits };
-  if (existsSync(js)) return new Worker(js, { workerData, ...limits });
+  const execArgv = workerExecArgv(process.execArgv);
+  if (existsSync(js)) return new Worker(js, { workerData, execArgv, ...limits });
   const ts = new URL(js.href.replace(/\.js$/, ".ts"));
-  if (existsSync(ts)) return new Worker(ts, { workerData, execArgv: ["--import", devLoaderUrl()], ...limits });
+  if (existsSync(ts)) return new Worker(ts, { workerData, execArgv: [...execArgv, "--import", devLoaderUrl()], ...limits });
   throw new StorageError(code, `Worker script ${js.pathname} not found`, {
     hint: "Rebuild the package (npm run build): a worker module is missing from dist/.",
   });
 }
+
+/**
+ * The parent's Node options, less those about the main script's source, which a worker refuses
+ * to start with: under `node --input-type=module -e ...` every worker failed ("--input-type can
+ * only be used with string input"), and the work silently ran on one thread instead.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    if (WITH_VALUE.has(arg)) i++; // and its value
+    else if (!/^--(?:input-type|eval|print)=/.test(arg)) kept.push(arg);
+  }
+  return kept;
+}
+
+const WITH_VALUE = new Set(["--input-type", "-e", "--eval", "-p", "--print"]);
 
 let cachedLoaderUrl: string | undefined;
 

@@ -1,0 +1,31 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { workerExecArgv } from "./spawn.js";
+
+describe("workerExecArgv", () => {
+  it("drops the options about the main script's source, and keeps the others", () => {
+    expect(workerExecArgv(["--input-type=module", "-e", "code", "--max-old-space-size=100"])).toEqual(["--max-old-space-size=100"]);
+    expect(workerExecArgv(["--input-type", "module", "--eval", "x", "-p", "y", "--print=z", "--eval=w", "--enable-source-maps"])).toEqual(["--enable-source-maps"]);
+    expect(workerExecArgv([])).toEqual([]);
+  });
+
+  // The compiled worker, started from `node --input-type=module -e`: the way the benchmarks run.
+  const dist = fileURLToPath(new URL("../../dist/workers/spawn.js", import.meta.url));
+  it.runIf(existsSync(dist))("lets a worker start under node --input-type=module -e", () => {
+    const dir = mkdtempSync(join(tmpdir(), "quiltkit-spawn-"));
+    const worker = join(dir, "worker.js");
+    writeFileSync(worker, "process.exit(7);\n");
+    writeFileSync(join(dir, "package.json"), '{"type": "module"}\n'); // an ES module, as ours are: those failed
+    const script =
+      `import { spawnModuleWorker } from ${JSON.stringify(dist)};` +
+      `const w = spawnModuleWorker(new URL(${JSON.stringify(pathToFileURL(worker).href)}), null, "X");` +
+      `w.on("error", (e) => { console.log("error " + e.message); }); w.on("exit", (c) => console.log("exit " + c));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(out.trim()).toBe("exit 7");
+  });
+});
