@@ -63,8 +63,14 @@ function endsAt(to: number): boolean {
   return pos === to;
 }
 
+// The hot functions copy the module state into locals and store it back at the end: V8 keeps
+// locals in registers, while every touch of a module-level `let` is a load with a hole check.
+
 function skipSpaces(): void {
-  while (src[pos] === SPACE) pos++;
+  const s = src;
+  let p = pos;
+  while (s[p] === SPACE) p++;
+  pos = p;
 }
 
 function value(depth: number): boolean {
@@ -88,14 +94,17 @@ function value(depth: number): boolean {
 
 /** A string with its quotes, copied: with no backslash it ends at the next `"`. */
 function string(): boolean {
-  const n = src.length;
-  dst[at++] = QUOTE;
-  let i = pos + 1;
-  for (; i < n; i++) {
-    const c = src[i] as number;
-    dst[at++] = c;
+  const s = src;
+  const d = dst;
+  const n = s.length;
+  let a = at;
+  d[a++] = QUOTE;
+  for (let i = pos + 1; i < n; i++) {
+    const c = s[i] as number;
+    d[a++] = c;
     if (c === QUOTE) {
       pos = i + 1;
+      at = a;
       return true;
     }
   }
@@ -118,27 +127,28 @@ function isDigit(c: number | undefined): boolean {
 
 /** Python's number grammar `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`; ints print as read, floats as `repr`. */
 function number(): boolean {
+  const s = src;
   const start = pos;
-  let i = src[pos] === 0x2d ? pos + 1 : pos;
-  const first = src[i];
+  let i = s[start] === 0x2d ? start + 1 : start;
+  const first = s[i];
   if (!isDigit(first)) return false;
   i++;
-  if (first !== 0x30) while (isDigit(src[i])) i++;
+  if (first !== 0x30) while (isDigit(s[i])) i++;
   const intEnd = i;
   let fracEnd = i;
-  if (src[i] === 0x2e && isDigit(src[i + 1])) {
+  if (s[i] === 0x2e && isDigit(s[i + 1])) {
     i += 2;
-    while (isDigit(src[i])) i++;
+    while (isDigit(s[i])) i++;
     fracEnd = i;
   }
-  const e = src[i];
+  const e = s[i];
   let exponent = false;
   if (e === 0x65 || e === 0x45) {
     let j = i + 1;
-    const sign = src[j];
+    const sign = s[j];
     if (sign === 0x2b || sign === 0x2d) j++;
-    if (isDigit(src[j])) {
-      while (isDigit(src[j])) j++;
+    if (isDigit(s[j])) {
+      while (isDigit(s[j])) j++;
       i = j;
       exponent = true;
     }
@@ -185,7 +195,11 @@ function isOwnRepr(start: number, intEnd: number, fracEnd: number): boolean {
 }
 
 function copy(start: number, end: number): boolean {
-  for (let i = start; i < end; i++) dst[at++] = src[i] as number;
+  const s = src;
+  const d = dst;
+  let a = at;
+  for (let i = start; i < end; i++) d[a++] = s[i] as number;
+  at = a;
   return true;
 }
 
@@ -283,9 +297,10 @@ function pushMember(keyStart: number, keyEnd: number, memberStart: number, membe
 
 /** Byte order of two keys in the text: code point order, since they are ASCII. */
 function compareKeys(aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const s = src;
   const n = Math.min(aEnd - aStart, bEnd - bStart);
   for (let i = 0; i < n; i++) {
-    const d = (src[aStart + i] as number) - (src[bStart + i] as number);
+    const d = (s[aStart + i] as number) - (s[bStart + i] as number);
     if (d !== 0) return d;
   }
   return aEnd - aStart - (bEnd - bStart);
@@ -321,16 +336,18 @@ let scratch = Buffer.allocUnsafeSlow(4096);
 /** Lay the object written at `open` out again with its members in sorted order. */
 function rewriteSorted(base: number, open: number): boolean {
   // The members move within dst, so they are read from a copy (loops: the pieces are short).
+  const d = dst;
+  const m = members;
   const length = at - open;
   if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(2 * length);
   const written = scratch;
-  for (let i = 0; i < length; i++) written[i] = dst[open + i] as number;
+  for (let i = 0; i < length; i++) written[i] = d[open + i] as number;
   let w = open + 1;
   for (let i = base; i < memberCount; i++) {
-    if (i > base) dst[w++] = 0x2c;
-    const to = (members[4 * i + 3] as number) - open;
-    for (let j = (members[4 * i + 2] as number) - open; j < to; j++) dst[w++] = written[j] as number;
+    if (i > base) d[w++] = 0x2c;
+    const to = (m[4 * i + 3] as number) - open;
+    for (let j = (m[4 * i + 2] as number) - open; j < to; j++) d[w++] = written[j] as number;
   }
-  dst[w++] = 0x7d;
+  d[w++] = 0x7d;
   return w === at;
 }

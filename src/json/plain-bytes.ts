@@ -9,6 +9,7 @@
 export function isPlainAscii(bytes: Uint8Array, from = 0, to = bytes.length): boolean {
   let i = from;
   for (; i < to && ((bytes.byteOffset + i) & 3) !== 0; i++) if (!plainByte(bytes[i] as number)) return false;
+  const highBits = -0x7f7f7f80; // 0x80808080 as an Int32; a local, which V8 keeps in a register
   const count = (to - i) >>> 2;
   const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, count);
   for (let w = 0; w < count; w++) {
@@ -19,7 +20,7 @@ export function isPlainAscii(bytes: Uint8Array, from = 0, to = bytes.length): bo
     const below = (x - 0x20202020) | 0;
     const zeroBackslash = (backslash - 0x01010101) | 0;
     const zeroDel = (del - 0x01010101) | 0;
-    if (((x | (below & ~x) | (zeroBackslash & ~backslash) | (zeroDel & ~del)) & HIGH_BITS) !== 0) {
+    if (((x | (below & ~x) | (zeroBackslash & ~backslash) | (zeroDel & ~del)) & highBits) !== 0) {
       const at = i + 4 * w;
       if (!plainByte(bytes[at] as number) || !plainByte(bytes[at + 1] as number) || !plainByte(bytes[at + 2] as number) || !plainByte(bytes[at + 3] as number)) {
         return false;
@@ -29,9 +30,6 @@ export function isPlainAscii(bytes: Uint8Array, from = 0, to = bytes.length): bo
   for (i += 4 * count; i < to; i++) if (!plainByte(bytes[i] as number)) return false;
   return true;
 }
-
-/** 0x80808080 as an Int32. */
-const HIGH_BITS = -0x7f7f7f80;
 
 function plainByte(b: number): boolean {
   return b === 0x0a || (b >= 0x20 && b <= 0x7e && b !== 0x5c);

@@ -35,49 +35,43 @@ export interface PlainEntry {
 }
 const entry: PlainEntry = { logicalKey: "", size: 0 };
 
-/** Always a Buffer, never a plain Uint8Array: one kind of array keeps the element reads monomorphic. */
-const EMPTY = Buffer.alloc(0);
-let src: Buffer = EMPTY;
-let pos = 0;
-
-/** Append the pre-image of the line `bytes[start, end)` to `out`; undefined (nothing written) if it is not for this path. */
+/**
+ * Append the pre-image of the line `bytes[start, end)` to `out`; undefined (nothing written) if it
+ * is not for this path. The helpers below take the bytes and a position and return the position
+ * after what they read, or -1: locals, not module state, which V8 keeps in registers.
+ */
 export function plainEntryPreimage(bytes: Buffer, start: number, end: number, out: ByteOut, checkKeys: boolean): PlainEntry | undefined {
-  src = bytes;
-  pos = start;
-  try {
-    return read(end, out, checkKeys);
-  } finally {
-    src = EMPTY;
-  }
-}
-
-function read(end: number, out: ByteOut, checkKeys: boolean): PlainEntry | undefined {
-  if (end - pos < 2 || src[end - 1] !== 0x7d || !match(LINE_START)) return undefined;
-  const keyStart = pos;
-  const keyEnd = quote(end);
-  if (!match(AFTER_KEY) || !canonicalS3() || !match(AFTER_PHYSICAL)) return undefined;
-  const sizeStart = pos;
-  const size = digits(end);
-  const sizeEnd = pos;
-  if (size === undefined || !match(AFTER_SIZE)) return undefined;
+  const s = bytes;
+  if (end - start < 2 || s[end - 1] !== 0x7d) return undefined;
+  let p = match(s, start, LINE_START);
+  const keyStart = p;
+  const keyEnd = (p = quote(s, p, end));
+  p = match(s, p, AFTER_KEY);
+  p = canonicalS3(s, p);
+  p = match(s, p, AFTER_PHYSICAL);
+  if (p < 0) return undefined;
+  const sizeStart = p;
+  const sizeEnd = (p = digits(s, p, end));
+  p = match(s, p, AFTER_SIZE);
+  if (p < 0) return undefined;
   // From here the pre-image is written as the line is read; a failure takes it back.
   const lineStart = out.at;
-  out.ensure(end - pos + 64);
+  out.ensure(end - p + 64);
   out.put(HASH_TYPE);
-  copyToQuote(out, end);
-  if (!match(AFTER_TYPE)) return undo(out, lineStart);
+  p = match(s, copyToQuote(s, p, end, out), AFTER_TYPE);
+  if (p < 0) return undo(out, lineStart);
   out.put(HASH_VALUE);
-  copyToQuote(out, end);
-  if (!match(AFTER_VALUE) || src[pos] !== 0x7b) return undo(out, lineStart); // meta must be an object here
+  p = match(s, copyToQuote(s, p, end, out), AFTER_VALUE);
+  if (p < 0 || s[p] !== 0x7b) return undo(out, lineStart); // meta must be an object here
   out.put(LOGICAL_KEY);
-  copy(out, keyStart, keyEnd);
+  copy(s, keyStart, keyEnd, out);
   out.put(META);
-  if (!hashBytesOfPlain(src, pos, end - 1, out)) return undo(out, lineStart);
+  if (!hashBytesOfPlain(s, p, end - 1, out)) return undo(out, lineStart);
   out.put(SIZE);
-  copy(out, sizeStart, sizeEnd);
+  copy(s, sizeStart, sizeEnd, out);
   out.put(CLOSE);
-  entry.logicalKey = src.toString("latin1", keyStart, keyEnd);
-  entry.size = size;
+  entry.logicalKey = s.toString("latin1", keyStart, keyEnd);
+  entry.size = sizeOf(s, sizeStart, sizeEnd);
   if (checkKeys) assertSafeLoadedKey(entry.logicalKey, 0);
   return entry;
 }
@@ -87,68 +81,78 @@ function undo(out: ByteOut, at: number): undefined {
   return undefined;
 }
 
-function match(expected: Buffer): boolean {
-  for (let i = 0; i < expected.length; i++) if (src[pos + i] !== expected[i]) return false;
-  pos += expected.length;
-  return true;
+/** The position after `expected` if the bytes at `p` are it, else -1 (as for every helper given -1). */
+function match(s: Buffer, p: number, expected: Buffer): number {
+  if (p < 0) return -1;
+  for (let i = 0; i < expected.length; i++) if (s[p + i] !== expected[i]) return -1;
+  return p + expected.length;
 }
 
-/** Move to the next `"` (no backslash: it ends the string) and return its index; `end` if none. */
-function quote(end: number): number {
-  while (pos < end && src[pos] !== 0x22) pos++;
-  return pos;
+/** The position of the next `"` (no backslash: it ends the string), or -1. */
+function quote(s: Buffer, p: number, end: number): number {
+  if (p < 0) return -1;
+  while (p < end && s[p] !== 0x22) p++;
+  return p < end ? p : -1;
 }
 
-/** quilt3's size: `0` or up to 15 digits without a leading zero (larger goes the general way). */
-function digits(end: number): number | undefined {
-  const start = pos;
+/** After quilt3's size: `0` or up to 15 digits without a leading zero (larger goes the general way). */
+function digits(s: Buffer, p: number, end: number): number {
+  const start = p;
+  while (p < end && (s[p] as number) >= 0x30 && (s[p] as number) <= 0x39) p++;
+  const count = p - start;
+  return count === 0 || count > 15 || (count > 1 && s[start] === 0x30) ? -1 : p;
+}
+
+function sizeOf(s: Buffer, from: number, to: number): number {
   let n = 0;
-  while (pos < end && (src[pos] as number) >= 0x30 && (src[pos] as number) <= 0x39) n = n * 10 + ((src[pos++] as number) - 0x30);
-  const count = pos - start;
-  if (count === 0 || count > 15 || (count > 1 && src[start] === 0x30)) return undefined;
+  for (let i = from; i < to; i++) n = n * 10 + ((s[i] as number) - 0x30);
   return n;
 }
 
-/** Copy up to the next `"` (or `end`), leaving `pos` on it; the caller has ensured room. */
-function copyToQuote(out: ByteOut, end: number): void {
+/** Copy up to the next `"` and return its position (-1 if none); the caller has ensured room. */
+function copyToQuote(s: Buffer, p: number, end: number, out: ByteOut): number {
   const buf = out.buf;
   let at = out.at;
-  for (let c = src[pos] as number; pos < end && c !== 0x22; c = src[++pos] as number) buf[at++] = c;
+  for (let c = s[p] as number; p < end && c !== 0x22; c = s[++p] as number) buf[at++] = c;
   out.at = at;
+  return p < end ? p : -1;
 }
 
-function copy(out: ByteOut, from: number, to: number): void {
+function copy(s: Buffer, from: number, to: number, out: ByteOut): void {
   out.ensure(to - from);
   const buf = out.buf;
   let at = out.at;
-  for (let i = from; i < to; i++) buf[at++] = src[i] as number;
+  for (let i = from; i < to; i++) buf[at++] = s[i] as number;
   out.at = at;
 }
 
 /**
- * The reader's `CANONICAL_S3` test on bytes, read up to the closing `"`: `s3://bucket/seg/.../seg`
- * with an optional `?versionId=...`, of characters that parsing and printing leave unchanged. A
- * key it refuses may still be valid: the general path then normalizes it.
+ * The reader's `CANONICAL_S3` test on bytes, read up to the closing `"` (whose position it
+ * returns, or -1): `s3://bucket/seg/.../seg` with an optional `?versionId=...`, of characters
+ * that parsing and printing leave unchanged. A key it refuses may still be valid: the general
+ * path then normalizes it.
  */
-function canonicalS3(): boolean {
-  if (!match(S3_PREFIX) || !isBucketStart(src[pos++] as number)) return false;
-  while (isBucketChar(src[pos] as number)) pos++;
-  if (src[pos++] !== 0x2f) return false;
+function canonicalS3(s: Buffer, p: number): number {
+  p = match(s, p, S3_PREFIX);
+  if (p < 0 || !isBucketStart(s[p++] as number)) return -1;
+  while (isBucketChar(s[p] as number)) p++;
+  if (s[p++] !== 0x2f) return -1;
   let segment = 0;
-  for (;; pos++) {
-    const c = src[pos] as number;
+  for (;; p++) {
+    const c = s[p] as number;
     if (isKeyChar(c)) segment++;
     else if (c === 0x2f && segment > 0) segment = 0;
     else break;
   }
-  if (segment === 0) return false;
-  if (src[pos] === 0x3f) {
-    if (!match(VERSION_ID)) return false;
-    const versionStart = pos;
-    while (isKeyChar(src[pos] as number)) pos++;
-    if (pos === versionStart) return false;
+  if (segment === 0) return -1;
+  if (s[p] === 0x3f) {
+    p = match(s, p, VERSION_ID);
+    if (p < 0) return -1;
+    const versionStart = p;
+    while (isKeyChar(s[p] as number)) p++;
+    if (p === versionStart) return -1;
   }
-  return src[pos] === 0x22;
+  return s[p] === 0x22 ? p : -1;
 }
 
 const S3_PREFIX = ascii("s3://");
