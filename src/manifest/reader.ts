@@ -1,6 +1,6 @@
 import { IntegrityError, QuiltError } from "../errors/index.js";
 import { hasEscapeOrControl, parsePyJson, type PyObject, type PyValue } from "../json/index.js";
-import { formatPhysicalKey, parsePhysicalKey } from "../storage/physical-key.js";
+import { formatPhysicalKey, isCanonicalFileUrl, parsePhysicalKey } from "../storage/physical-key.js";
 import { splitLines } from "./lines.js";
 import { assertSafeLoadedKey, dirPathOf } from "./logical-key.js";
 import type { EntryHash, ManifestEntry, ManifestRecord } from "./types.js";
@@ -191,8 +191,8 @@ function requireString(obj: PyObject, name: string, line: number): string {
 function physicalKeyOf(value: PyValue, line: number): string {
   const first: PyValue | undefined = Array.isArray(value) ? value[0] : undefined;
   if (typeof first !== "string") throw malformed(line, 'has "physical_keys" that is not a list of URLs');
-  // Most keys are already in quilt3's printed form; this test proves it without parsing.
-  if (CANONICAL_S3.test(first)) return first;
+  // Most keys are already in quilt3's printed form; these tests prove it without parsing.
+  if (CANONICAL_S3.test(first) || isCanonicalFileUrl(first)) return first;
   try {
     // quilt3 re-normalizes the first physical key through PhysicalKey (spec §4.6); others are
     // dropped. Unlike quilt3 we do not resolve symlinks of file:// keys here: reading a manifest

@@ -16,6 +16,7 @@
  * two unpaired surrogates that urlsplit brings together (by deleting a tab between them) form one
  * character here, and a key Python cannot print.
  */
+import { isUtf8 } from "node:buffer";
 import { lstatSync, readlinkSync } from "node:fs";
 import { StorageError, UsageError } from "../errors/index.js";
 
@@ -70,6 +71,45 @@ export function fileKeyFromPath(path: string, options: ResolveOptions = {}): Fil
   const resolved = pyRealpath(path, readLink);
   // realpath drops a trailing '/'; quilt3 adds it back so that directory keys stay directories.
   return { kind: "file", path: path.endsWith("/") ? resolved + "/" : resolved };
+}
+
+/**
+ * Whether `formatPhysicalKey(parsePhysicalKey(url, { resolveSymlinks: false }))` is `url` itself,
+ * proved without parsing (manifest readers re-normalise every key, and most are already canonical).
+ * That holds for `file:///` and one or more segments, none `.` or `..`, each of characters `quote`
+ * keeps or `%XX` escapes (uppercase hex) that `quote` would write back the same: of an ASCII byte it
+ * escapes other than NUL and `\` (refused), or of bytes that are well-formed UTF-8 together (lenient
+ * decoding would turn anything else into U+FFFD). `false` only means "take the slow path".
+ */
+export function isCanonicalFileUrl(url: string): boolean {
+  if (!CANONICAL_FILE.test(url) || DOT_SEGMENT.test(url)) return false;
+  let escape = url.indexOf("%");
+  if (escape < 0) return true;
+  let wide = false;
+  for (; escape >= 0; escape = url.indexOf("%", escape + 3)) {
+    const byte = parseInt(url.slice(escape + 1, escape + 3), 16);
+    if (byte >= 0x80) wide = true;
+    else if (!ESCAPED_ASCII[byte]) return false;
+  }
+  return !wide || isUtf8(unescapedBytes(url.slice("file://".length)));
+}
+
+const CANONICAL_FILE = /^file:\/\/(?:\/(?:[A-Za-z0-9_.~-]|%[0-9A-F]{2})+)+$/;
+/** A `.` or `..` segment: normpath removes it. Escapes never spell one (`.` is never escaped here). */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/** The bytes of a text of ASCII characters and `%XX` escapes, each escape one byte. */
+function unescapedBytes(text: string): Uint8Array {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) === 0x25) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(text.charCodeAt(i));
+    }
+  }
+  return Uint8Array.from(bytes);
 }
 
 export function isLocal(pk: PhysicalKey): pk is FilePhysicalKey {
@@ -343,6 +383,15 @@ function quote(text: string, table: QuoteTable, what: () => string): string {
   for (const byte of utf8.encode(text)) out += table.bytes[byte] as string;
   return out;
 }
+
+/**
+ * ASCII bytes whose `%XX` escape survives parse and print: `quote` escapes them, and the decoded
+ * character is neither `/` (a separator, which `quote` keeps), NUL nor `\` (refused in local paths).
+ */
+const ESCAPED_ASCII: readonly boolean[] = Array.from(
+  { length: 0x80 },
+  (_, byte) => byte !== 0 && byte !== 0x5c && SAFE_PATH.bytes[byte] !== String.fromCharCode(byte),
+);
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
