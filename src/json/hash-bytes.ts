@@ -3,9 +3,9 @@
  * the text's own bytes, without building the value or any string: the manifest's hot path, where
  * most metadata is a few keys.
  *
- * Only for plain bytes: printable ASCII without the backslash (the caller checks a whole batch at
- * once). There a string's bytes are exactly its `ensure_ascii` encoding, and key order by code
- * point is byte order. Whatever it cannot settle for certain gives `false` (a repeated key, NaN or
+ * Only plain text is taken: printable ASCII without the backslash, checked byte by byte as it is
+ * read (outside strings, only exact bytes are accepted). There a string's bytes are exactly its
+ * `ensure_ascii` encoding, and key order by code point is byte order. Whatever it cannot settle for certain gives `false` (a repeated key, NaN or
  * Infinity, deep nesting, a very long integer, a large unsorted object, bad syntax): the caller then
  * parses and encodes the value the general way, which gives the same text or the exact error.
  */
@@ -92,7 +92,7 @@ function value(depth: number): boolean {
   }
 }
 
-/** A string with its quotes, copied: with no backslash it ends at the next `"`. */
+/** A string with its quotes, copied: plain, so it ends at the next `"`. */
 function string(): boolean {
   const s = src;
   const d = dst;
@@ -107,6 +107,7 @@ function string(): boolean {
       at = a;
       return true;
     }
+    if (c < 0x20 || c > 0x7e || c === 0x5c) return false; // not plain: the general way
   }
   return false;
 }

@@ -19,4 +19,3 @@ export { floatRepr } from "./float-repr.js";
 export { fromPlain, toPlain, pyEquals } from "./convert.js";
 export { ByteOut } from "./byte-out.js";
 export { hashBytesOfPlain } from "./hash-bytes.js";
-export { isPlainAscii } from "./plain-bytes.js";

@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { entryHashPart, successorProblem } from "./encode.js";
-import { ByteOut, isPlainAscii } from "../json/index.js";
+import { ByteOut } from "../json/index.js";
 import { plainEntryPreimage, type PlainEntry } from "./plain-line.js";
 import { parseRecordLine } from "./reader.js";
 
@@ -43,10 +43,8 @@ export function checkOrder(previous: string | undefined, key: string): void {
 
 /** `bytes` holds whole lines after the header, each ending in `\n` (the last one may not). */
 export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
-  // One scan usually proves the whole batch plain; otherwise each line is tested. `\n` is ASCII,
-  // so the batch is valid UTF-8 exactly when each of its lines is.
-  const plainBatch = isPlainAscii(bytes);
-  if (!plainBatch && !isUtf8(bytes)) throw new BatchFallback("invalid");
+  // `\n` is ASCII, so the batch is valid UTF-8 exactly when each of its lines is.
+  if (!isUtf8(bytes)) throw new BatchFallback("invalid");
   // Pre-images are written straight into one buffer: strings joined with += cost more than the
   // parsing did (a rope of ten thousand pieces, flattened, then garbage).
   const out = new ByteOut(bytes.length);
@@ -58,7 +56,7 @@ export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
   for (let start = 0; start <= end; ) {
     let nl = bytes.indexOf(0x0a, start);
     if (nl === -1 || nl > end) nl = end;
-    const hashed = linePart(bytes, start, nl, out, checkKeys, plainBatch || isPlainAscii(bytes, start, nl));
+    const hashed = linePart(bytes, start, nl, out, checkKeys);
     start = nl + 1;
     if (hashed === undefined) continue; // directory lines are not part of the top hash
     checkOrder(lastKey, hashed.logicalKey);
@@ -71,9 +69,9 @@ export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
 }
 
 /** Append a line's pre-image to `out`; its logical key and size, or `undefined` for a directory line. */
-function linePart(bytes: Buffer, start: number, end: number, out: ByteOut, checkKeys: boolean, plain: boolean): PlainEntry | undefined {
+function linePart(bytes: Buffer, start: number, end: number, out: ByteOut, checkKeys: boolean): PlainEntry | undefined {
   try {
-    const fast = plain ? plainEntryPreimage(bytes, start, end, out, checkKeys) : undefined;
+    const fast = plainEntryPreimage(bytes, start, end, out, checkKeys);
     if (fast !== undefined) return fast;
     const record = parseRecordLine(bytes.toString("utf8", start, end), 0, { checkKeys });
     if (record.kind !== "entry") return undefined;

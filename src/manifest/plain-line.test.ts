@@ -54,6 +54,12 @@ describe("plain lines hashed from their bytes", () => {
       base.replace("dir/file.txt", "a/"),
       base.replace('"hash": {"type": "sha2-256-chunked", "value": "h="}', '"hash": {"value": "h=", "type": "sha2-256-chunked"}'),
       base.replace('"physical_keys": ["s3://bucket/dir/file.txt?versionId=v1"], ', ""),
+      base.replace('"value": "h="', '"value": "h\u00e9="'), // raw é: Python escapes it
+      base.replace('"value": "h="', '"value": "h\\u0041="'), // an escape Python prints as "A"
+      base.replace('"type": "sha2-256-chunked"', '"type": "sha2\\/x"'),
+      base.replace('"type": "sha2-256-chunked"', '"type": "sha2\u007fx"'), // DEL: escaped by Python
+      base.replace("dir/file.txt", "dir/f\u00e9.txt"),
+      base.replace("dir/file.txt", "dir/f\\u00e9.txt"),
       base + " ",
       base.slice(0, -1),
     ];

@@ -1,6 +1,7 @@
 /**
  * The top-hash pre-image of a manifest line in quilt3's exact entry layout, written straight from
- * the line's bytes when the line is plain (printable ASCII without a backslash):
+ * the line's bytes when the line is plain (printable ASCII without a backslash, which every loop
+ * here checks byte by byte as it reads):
  * `{"logical_key": "K", "physical_keys": ["P"], "size": N, "hash": {"type": "T", "value": "V"}, "meta": M}`
  * becomes `{"hash":{"type":"T","value":"V"},"logical_key":"K","meta":M',"size":N}`, where only M
  * is re-encoded (hash-bytes.ts) and the rest is copied. No string is made but the logical key.
@@ -88,11 +89,20 @@ function match(s: Buffer, p: number, expected: Buffer): number {
   return p + expected.length;
 }
 
-/** The position of the next `"` (no backslash: it ends the string), or -1. */
+/** The position of the next `"`, or -1 if a byte before it is not plain (a backslash above all). */
 function quote(s: Buffer, p: number, end: number): number {
   if (p < 0) return -1;
-  while (p < end && s[p] !== 0x22) p++;
-  return p < end ? p : -1;
+  for (; p < end; p++) {
+    const c = s[p] as number;
+    if (c === 0x22) return p;
+    if (!isPlain(c)) return -1;
+  }
+  return -1;
+}
+
+/** Printable ASCII but the backslash: a byte that is its own `ensure_ascii` encoding in a string. */
+function isPlain(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e && c !== 0x5c;
 }
 
 /** After quilt3's size: `0` or up to 15 digits without a leading zero (larger goes the general way). */
@@ -109,11 +119,16 @@ function sizeOf(s: Buffer, from: number, to: number): number {
   return n;
 }
 
-/** Copy up to the next `"` and return its position (-1 if none); the caller has ensured room. */
+/** Copy up to the next `"` and return its position (-1 as `quote`); the caller has ensured room. */
 function copyToQuote(s: Buffer, p: number, end: number, out: ByteOut): number {
   const buf = out.buf;
   let at = out.at;
-  for (let c = s[p] as number; p < end && c !== 0x22; c = s[++p] as number) buf[at++] = c;
+  for (; p < end; p++) {
+    const c = s[p] as number;
+    if (c === 0x22) break;
+    if (!isPlain(c)) return -1;
+    buf[at++] = c;
+  }
   out.at = at;
   return p < end ? p : -1;
 }
