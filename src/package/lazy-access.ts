@@ -145,13 +145,18 @@ export class ManifestAccess {
     if (this.work !== undefined) await rm(await this.work, { recursive: true, force: true });
   }
 
-  /** The full pass, once: top hash checked, index built into the cache, ranged reads from then on. */
+  /**
+   * The full pass, once: top hash checked, index built into the cache, ranged reads from then on.
+   * An index from the local cache that a checked pass built is kept: only the top hash is checked again.
+   */
   ensureFull(signal?: AbortSignal, info?: ObjectInfo): Promise<FullPass> {
     this.running ??= (async () => {
+      const checkedIndex = this.checked ? this.lazy : undefined;
       const pass = await fullPass({ storage: this.registry.storage, key: this.registry.manifestKey(this.topHash) }, this.topHash, {
         workDir: await this.workDir(),
         ...pick(this.options, signal),
         ...(info === undefined ? {} : { info }),
+        ...(checkedIndex === undefined ? {} : { checkedIndex }),
       });
       this.full = pass;
       this.lazy = pass.lazy;

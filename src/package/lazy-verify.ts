@@ -32,6 +32,11 @@ export interface FullPassOptions {
   readonly readWhole?: WholeReader;
   /** The manifest's `stat`, when the caller has just made it. */
   readonly info?: ObjectInfo;
+  /**
+   * A browse index of this very object (checked against `info`) from the local cache, built by a
+   * pass that checked the top hash: kept as it is, so the pass only checks the top hash again.
+   */
+  readonly checkedIndex?: LazyManifest;
 }
 
 /** Streams the whole manifest object, at `versionId` when given. */
@@ -53,25 +58,37 @@ export async function fullPass(at: Omit<ManifestLocation, "versionId">, topHash:
   const raw: ManifestSource = options.readWhole
     ? () => (options.readWhole as WholeReader)(pinned.versionId, options.signal)
     : () => at.storage.read(at.key, { ...versionOf(pinned), ...signalOf(options) });
+  if (options.checkedIndex !== undefined) return recheck(raw, topHash, options.checkedIndex, options);
   const builder = new IndexBuilder({ tmpDir: options.tmpDir ?? options.workDir });
   try {
     let reads = 0;
     // Only the first read feeds the builder: a second one means the manifest was out of order.
     const source: ManifestSource = () => (++reads === 1 ? tap(raw(), builder) : raw());
-    const checked = await verifyManifest(source, topHash, join(options.workDir, "manifest.jsonl"), {
-      ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
-      ...signalOf(options),
-    });
-    const inOrder = reads === 1;
-    // Later reads of the original need no tap; a sorted copy is read from its file.
-    const verified = checked.copyPath === undefined ? { ...checked, source: raw } : checked;
-    // The pass read the header already, except on the sorted-copy path: then read it again.
-    const header = checked.header ?? (await readHeader(verified.source));
-    const lazy = inOrder ? await keepIndex(builder, pinned, topHash, info, options) : undefined;
+    const { verified, header } = await check(source, raw, topHash, options);
+    const lazy = reads === 1 ? await keepIndex(builder, pinned, topHash, info, options) : undefined;
     return { verified, header, ...(lazy === undefined ? {} : { lazy }) };
   } finally {
     await builder.dispose();
   }
+}
+
+/** The pass over a manifest whose checked index is kept: the top hash alone, no index built. */
+async function recheck(raw: ManifestSource, topHash: string, index: LazyManifest, options: FullPassOptions): Promise<FullPass> {
+  const { verified, header } = await check(raw, raw, topHash, options);
+  // An indexed manifest was in order; a sorted copy would mean the object is not the one indexed.
+  return verified.copyPath === undefined ? { verified, header, lazy: index } : { verified, header };
+}
+
+/** Check `source` against `topHash`; later reads go to `raw` (or to the sorted copy, if one was made). */
+async function check(source: ManifestSource, raw: ManifestSource, topHash: string, options: FullPassOptions): Promise<Omit<FullPass, "lazy">> {
+  const checked = await verifyManifest(source, topHash, join(options.workDir, "manifest.jsonl"), {
+    ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
+    ...signalOf(options),
+  });
+  const verified = checked.copyPath === undefined ? { ...checked, source: raw } : checked;
+  // The pass read the header already, except on the sorted-copy path: then read it again.
+  const header = checked.header ?? (await readHeader(verified.source));
+  return { verified, header };
 }
 
 /** Write the built index (cache or temp) and open it; a failure here only costs laziness. */
