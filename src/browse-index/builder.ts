@@ -188,7 +188,8 @@ export class IndexBuilder {
     if (this.previousKey !== undefined) {
       const order = compareLogicalKeys(this.previousKey, key);
       if (order >= 0) return this.fail(`entries are not in tree-walk order at line ${this.lines}`);
-      if (key.startsWith(`${this.previousKey}/`)) return this.fail(`line ${this.lines}: a key is both a file and a folder`);
+      const previous = this.previousKey;
+      if (key.length > previous.length && key.charCodeAt(previous.length) === 0x2f && key.startsWith(previous)) return this.fail(`line ${this.lines}: a key is both a file and a folder`);
     }
     const slash = key.lastIndexOf("/");
     const dir = slash < 0 ? "" : key.slice(0, slash);
