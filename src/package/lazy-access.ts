@@ -2,8 +2,9 @@
  * How a Package reads its manifest. With a browse index (local cache or registry sidecar), folder
  * listings, lookups and sub-trees are ranged reads and the package starts unverified. Reading the
  * whole manifest (install, verify, diff, toBuilder, `entries()` of everything) first runs the full
- * pass once: it checks the top hash and records the local index as checked. Without an index the
- * full pass runs at open, as before, and leaves an index behind for the next browse.
+ * pass once: it checks the top hash and records the local index as checked (an index the cache
+ * already holds as checked is kept, and a small manifest's entries come from that same read).
+ * Without an index the full pass runs at open, as before, and leaves an index behind for the next browse.
  * A range that turns out stale falls back to the full pass, if nothing was handed out yet.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -36,6 +37,8 @@ export class ManifestAccess {
   private full: FullPass | undefined;
   private running: Promise<FullPass> | undefined;
   private work: Promise<string> | undefined;
+  /** Every entry, from a pass that read them while checking the top hash: for the next whole read, once. */
+  private held: readonly ManifestEntry[] | undefined;
 
   private constructor(
     private readonly registry: Registry,
@@ -147,17 +150,19 @@ export class ManifestAccess {
 
   /**
    * The full pass, once: top hash checked, index built into the cache, ranged reads from then on.
-   * An index from the local cache that a checked pass built is kept: only the top hash is checked again.
+   * An index from the local cache that a checked pass built is kept: only the top hash is checked
+   * again, and with `hold` (the caller reads every entry next) the entries are kept from that pass.
    */
-  ensureFull(signal?: AbortSignal, info?: ObjectInfo): Promise<FullPass> {
+  ensureFull(signal?: AbortSignal, info?: ObjectInfo, hold = false): Promise<FullPass> {
     this.running ??= (async () => {
       const checkedIndex = this.checked ? this.lazy : undefined;
-      const pass = await fullPass({ storage: this.registry.storage, key: this.registry.manifestKey(this.topHash) }, this.topHash, {
+      const { held, ...pass } = await fullPass({ storage: this.registry.storage, key: this.registry.manifestKey(this.topHash) }, this.topHash, {
         workDir: await this.workDir(),
         ...pick(this.options, signal),
         ...(info === undefined ? {} : { info }),
-        ...(checkedIndex === undefined ? {} : { checkedIndex }),
+        ...(checkedIndex === undefined ? {} : { checkedIndex, hold }),
       });
+      this.held = held;
       this.full = pass;
       this.lazy = pass.lazy;
       this.head = pass.header;
@@ -170,7 +175,13 @@ export class ManifestAccess {
 
   /** Entries of the checked manifest, streamed from its start (today's path without an index). */
   private async *streamed(prefix: string, signal?: AbortSignal): AsyncGenerator<ManifestEntry> {
-    const { verified } = await this.ensureFull(signal);
+    const { verified } = await this.ensureFull(signal, undefined, prefix === "");
+    const held = prefix === "" ? this.held : undefined;
+    if (held !== undefined) {
+      this.held = undefined; // handed out once: a later whole read streams again, and the memory goes
+      yield* held;
+      return;
+    }
     const manifest = await readCanonical(verified.source, { ...(signal === undefined ? {} : { signal }), ...(prefix === "" ? {} : { entryPrefix: prefix }) });
     let inside = false;
     for await (const entry of manifest.entries) {
@@ -223,6 +234,7 @@ export class ManifestAccess {
     this.lazy = undefined;
     this.full = undefined;
     this.running = undefined;
+    this.held = undefined;
     return true;
   }
 

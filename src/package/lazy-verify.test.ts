@@ -5,10 +5,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cachedIndexPath } from "../browse-index/index.js";
 import { HashPool } from "../hash/index.js";
+import { readCanonical } from "../manifest/index.js";
 import { Registry } from "../registry/registry.js";
 import { LocalStorage } from "../storage/index.js";
 import { Package, PackageBuilder } from "./index.js";
 import { fullPass } from "./lazy-verify.js";
+import { countReads } from "../../test/helpers/counting-storage.js";
+import { collect } from "../../test/helpers/expect.js";
 
 let root: string;
 let pool: HashPool;
@@ -59,6 +62,24 @@ describe("the full pass over a manifest whose checked index is cached", () => {
     await expect(fullPass(at(), forged, { workDir: await freshDir(), checkedIndex: first.lazy })).rejects.toMatchObject({ code: "TOP_HASH_MISMATCH" });
   });
 
+  it("with hold, reads the manifest once and gives its entries, the ones a whole read gives, after the check", async () => {
+    const cache = join(await freshDir(), "index");
+    const first = await fullPass(at(), topHash, { workDir: await freshDir(), indexCacheDir: cache });
+    const manifest = await readCanonical(first.verified.source);
+    const expected = await collect(manifest.entries);
+    const counted = countReads(registry.storage);
+
+    const held = await fullPass(at(), topHash, { workDir: await freshDir(), checkedIndex: first.lazy, hold: true });
+    expect(counted.readsOf(registry.manifestKey(topHash))).toBe(1);
+    expect(held.held).toEqual(expected);
+    expect(held.lazy).toBe(first.lazy);
+    expect([held.verified.entries, held.verified.bytes]).toEqual([3, 6]);
+    expect(held.header).toEqual(first.header);
+
+    const forged = "0".repeat(64);
+    await expect(fullPass(at(), forged, { workDir: await freshDir(), checkedIndex: first.lazy, hold: true })).rejects.toMatchObject({ code: "TOP_HASH_MISMATCH" });
+  });
+
   it("a reinstall through the cached checked index leaves the cached index as it was", async () => {
     const cache = join(await freshDir(), "index");
     const dest = join(await freshDir(), "dest");
@@ -71,6 +92,8 @@ describe("the full pass over a manifest whose checked index is cached", () => {
     const second = await browse();
     expect(second.verified).toBe(true);
     await second.install(dest);
+    // The held entries went to the install; a second whole read streams the same ones again.
+    expect((await collect(second.entries())).map((e) => e.logicalKey)).toEqual(["a.txt", "d/b.txt", "d/e/c.txt"]);
     await second.close();
     const after = await stat(cachedIndexPath(cache, topHash), { bigint: true });
     expect([after.ino, after.mtimeNs]).toEqual([before.ino, before.mtimeNs]);

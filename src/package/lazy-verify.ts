@@ -16,7 +16,15 @@ import {
 } from "../browse-index/index.js";
 import { IntegrityError, NotFoundError } from "../errors/index.js";
 import type { PyObject } from "../json/index.js";
-import { readManifestRecords, verifyManifest, type ManifestSource, type VerifiedManifest } from "../manifest/index.js";
+import {
+  TopHasher,
+  readCanonical,
+  readManifestRecords,
+  verifyManifest,
+  type ManifestEntry,
+  type ManifestSource,
+  type VerifiedManifest,
+} from "../manifest/index.js";
 import type { ObjectInfo } from "../storage/index.js";
 import { LazyManifest, type ManifestLocation } from "./lazy-manifest.js";
 
@@ -37,7 +45,16 @@ export interface FullPassOptions {
    * pass that checked the top hash: kept as it is, so the pass only checks the top hash again.
    */
   readonly checkedIndex?: LazyManifest;
+  /**
+   * With `checkedIndex`, for a whole read that wants every entry next: a manifest of at most
+   * `HOLD_MAX_BYTES` is read once, its entries parsed, hashed and held until the top hash is checked,
+   * then given back in `held` (no second parse to hand them out).
+   */
+  readonly hold?: boolean;
 }
+
+/** The largest manifest whose entries are held in memory (~4 times its size in heap) by `hold`. */
+export const HOLD_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Streams the whole manifest object, at `versionId` when given. */
 export type WholeReader = (versionId: string | undefined, signal: AbortSignal | undefined) => AsyncIterable<Uint8Array>;
@@ -47,6 +64,8 @@ export interface FullPass {
   readonly header: PyObject;
   /** Ranged reads from now on, when the manifest could be indexed. */
   readonly lazy?: LazyManifest;
+  /** Every entry, in manifest order, read by a `hold` pass (already checked against the top hash). */
+  readonly held?: readonly ManifestEntry[];
 }
 
 /** Stat the manifest, then the pass; `topHash` must name it (else `TOP_HASH_MISMATCH`). */
@@ -58,7 +77,10 @@ export async function fullPass(at: Omit<ManifestLocation, "versionId">, topHash:
   const raw: ManifestSource = options.readWhole
     ? () => (options.readWhole as WholeReader)(pinned.versionId, options.signal)
     : () => at.storage.read(at.key, { ...versionOf(pinned), ...signalOf(options) });
-  if (options.checkedIndex !== undefined) return recheck(raw, topHash, options.checkedIndex, options);
+  if (options.checkedIndex !== undefined) {
+    const held = options.hold === true && info.size <= HOLD_MAX_BYTES ? await holdChecked(raw, topHash, options.checkedIndex, options) : undefined;
+    return held ?? recheck(raw, topHash, options.checkedIndex, options);
+  }
   const builder = new IndexBuilder({ tmpDir: options.tmpDir ?? options.workDir });
   try {
     let reads = 0;
@@ -77,6 +99,34 @@ async function recheck(raw: ManifestSource, topHash: string, index: LazyManifest
   const { verified, header } = await check(raw, raw, topHash, options);
   // An indexed manifest was in order; a sorted copy would mean the object is not the one indexed.
   return verified.copyPath === undefined ? { verified, header, lazy: index } : { verified, header };
+}
+
+/**
+ * One read that parses the entries and hashes them on the way, handing out nothing before the
+ * digest matches. `undefined` when it does not, or when the read fails: `recheck` then reads the
+ * manifest the usual way, for the usual outcome (its exact error, or a sorted copy).
+ */
+async function holdChecked(raw: ManifestSource, topHash: string, index: LazyManifest, options: FullPassOptions): Promise<FullPass | undefined> {
+  const held: ManifestEntry[] = [];
+  let bytes = 0;
+  let header: PyObject;
+  let digest: string;
+  try {
+    const manifest = await readCanonical(raw, signalOf(options));
+    header = manifest.header;
+    const hasher = new TopHasher(header);
+    for await (const entry of manifest.entries) {
+      hasher.add(entry);
+      bytes += entry.size;
+      held.push(entry);
+    }
+    digest = hasher.digest();
+  } catch (error) {
+    if (options.signal?.aborted === true) throw error;
+    return undefined;
+  }
+  if (digest !== topHash) return undefined;
+  return { verified: { topHash, source: raw, entries: held.length, bytes, header }, header, lazy: index, held };
 }
 
 /** Check `source` against `topHash`; later reads go to `raw` (or to the sorted copy, if one was made). */
