@@ -115,6 +115,8 @@ describe("Python urlparse / unquote / parse_qs quirks, as quilt3 inherits them",
     ["s3://b/%ED%A0%80", s3("b", "\uFFFD\uFFFD\uFFFD")], // an encoded surrogate is bad UTF-8
     ["s3://b/%C3é%A9", s3("b", "\uFFFDé\uFFFD")], // decoding is per run of ASCII characters
     ["s3://b/é%20", s3("b", "é ")],
+    ["s3://b/é%EF%BB%BFx", s3("b", "é\uFEFFx")], // a BOM that starts a run is a character like any other
+    ["s3://b/%EF%BB%BF", s3("b", "\uFEFF")],
     ["s3://b/%2Fa", s3("b", "/a")], // the key may start with '/'
     ["s3://b//a", s3("b", "/a")],
     ["s3://bkt", s3("bkt", "")],

@@ -301,7 +301,8 @@ function netlocProblem(netloc: string): string | undefined {
   return undefined;
 }
 
-const utf8Lenient = new TextDecoder("utf-8", { fatal: false });
+// ignoreBOM: Python decodes a leading U+FEFF as a character; TextDecoder would drop it by default.
+const utf8Lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const HEX_BYTE = /^[0-9A-Fa-f]{2}/;
 // Written as "not U+0080 and above" to say "U+0000 to U+007F" without control characters.
 const ASCII_RUNS = /[^\u0080-\uFFFF]+/g;
