@@ -74,6 +74,8 @@ describe("plain lines hashed from their bytes", () => {
         ([bucket, key, version]) => `s3://${bucket}/${key}${version === null ? "" : `?versionId=${version}`}`,
       ),
       piece.map((p) => `file:///tmp/${p}`),
+      fc.tuple(piece, piece).map(([a, b]) => `file://${a}/${b}`),
+      fc.constantFrom("file:///a/b.txt", "file:///a/%C3%A9.txt", "file:///a/%c3%a9", "file:///a/./b", "file:///a//b", "file:///", "file:/a", "file://host/a"),
     );
     fc.assert(
       fc.property(physical, (key) => {

@@ -3,6 +3,7 @@
  * the line's bytes when the line is plain (printable ASCII without a backslash, which every loop
  * here checks byte by byte as it reads):
  * `{"logical_key": "K", "physical_keys": ["P"], "size": N, "hash": {"type": "T", "value": "V"}, "meta": M}`
+ * (P an s3:// or file:// key the reader would keep as it is)
  * becomes `{"hash":{"type":"T","value":"V"},"logical_key":"K","meta":M',"size":N}`, where only M
  * is re-encoded (hash-bytes.ts) and the rest is copied. No string is made but the logical key.
  *
@@ -11,6 +12,7 @@
  * the same pre-image or the exact error.
  */
 import { ByteOut, hashBytesOfPlain } from "../json/index.js";
+import { isCanonicalFileUrl } from "../storage/physical-key.js";
 import { assertSafeLoadedKey } from "./logical-key.js";
 
 const ascii = (text: string): Buffer => Buffer.from(text, "latin1");
@@ -48,7 +50,7 @@ export function plainEntryPreimage(bytes: Buffer, start: number, end: number, ou
   const keyStart = p;
   const keyEnd = (p = quote(s, p, end));
   p = match(s, p, AFTER_KEY);
-  p = canonicalS3(s, p);
+  p = s[p] === 0x73 ? canonicalS3(s, p) : canonicalFile(s, p, end);
   p = match(s, p, AFTER_PHYSICAL);
   if (p < 0) return undefined;
   const sizeStart = p;
@@ -168,6 +170,13 @@ function canonicalS3(s: Buffer, p: number): number {
     if (p === versionStart) return -1;
   }
   return s[p] === 0x22 ? p : -1;
+}
+
+/** A `file://` key that the reader keeps as it is (`isCanonicalFileUrl`): its closing `"`, or -1. */
+function canonicalFile(s: Buffer, p: number, end: number): number {
+  if (p < 0 || s[p] !== 0x66) return -1; // f
+  const close = quote(s, p, end);
+  return close >= 0 && isCanonicalFileUrl(s.toString("latin1", p, close)) ? close : -1;
 }
 
 const S3_PREFIX = ascii("s3://");
