@@ -21,27 +21,16 @@ export function scanLine(buf: Buffer, start: number, end: number): ScannedLine |
 function fastScan(buf: Buffer, start: number, end: number): ScannedLine | undefined {
   if (!startsWith(buf, start, end, LINE_START)) return undefined;
   const keyStart = start + LINE_START.length;
-  // One pass finds the key's end and whether it is plain (ASCII, no escape): then its bytes are the key.
-  let close = keyStart;
-  let plain = true;
-  for (; close < end; close++) {
-    const c = buf[close] as number;
-    if (c === QUOTE) break;
-    if (c === BACKSLASH) {
-      plain = false;
-      close++;
-    } else if (c >= 0x80) plain = false;
-  }
-  if (close >= end) return undefined;
+  const close = stringEnd(buf, keyStart, end);
+  if (close === undefined) return undefined;
   if (startsWith(buf, close, end, DIR_NEXT)) return DIR;
   if (!startsWith(buf, close, end, ENTRY_NEXT)) return undefined;
   const afterKeys = skipStrings(buf, close + ENTRY_NEXT.length, end);
   if (afterKeys === undefined || !startsWith(buf, afterKeys, end, SIZE_NEXT)) return undefined;
   const size = digitsAt(buf, afterKeys + SIZE_NEXT.length, end);
   if (size === undefined) return undefined;
-  if (plain) return { kind: "entry", key: buf.toString("latin1", keyStart, close), size };
   const raw = buf.toString("utf8", keyStart, close);
-  // An escape in the key (`\"`, `\\`, `\uXXXX`) needs JSON's decoding.
+  // An escape in the key (`\"`, `\\`, `\uXXXX`) needs JSON's decoding; plain text is the key.
   const key = raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
   return { kind: "entry", key, size };
 }

@@ -5,9 +5,10 @@
  *
  * Only plain text is taken: printable ASCII without the backslash, checked byte by byte as it is
  * read (outside strings, only exact bytes are accepted). There a string's bytes are exactly its
- * `ensure_ascii` encoding, and key order by code point is byte order. Whatever it cannot settle for certain gives `false` (a repeated key, NaN or
- * Infinity, deep nesting, a very long integer, a large unsorted object, bad syntax): the caller then
- * parses and encodes the value the general way, which gives the same text or the exact error.
+ * `ensure_ascii` encoding, and key order by code point is byte order. Whatever it cannot settle
+ * for certain gives `false` (a repeated key, NaN or Infinity, deep nesting, a very long integer, a
+ * large unsorted object, bad syntax): the caller then parses and encodes the value the general
+ * way, which gives the same text or the exact error.
  */
 import type { ByteOut } from "./byte-out.js";
 import { anyFloatText } from "./encode-common.js";
@@ -107,9 +108,14 @@ function string(): boolean {
       at = a;
       return true;
     }
-    if (c < 0x20 || c > 0x7e || c === 0x5c) return false; // not plain: the general way
+    if (!isPlainByte(c)) return false; // the general way
   }
   return false;
+}
+
+/** Printable ASCII but the backslash: a byte that is its own `ensure_ascii` encoding in a string. */
+export function isPlainByte(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e && c !== 0x5c;
 }
 
 /** `null`, `true` (e === -1) or `false`, copied. */

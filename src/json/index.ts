@@ -18,4 +18,4 @@ export { dumpsManifest, dumpsHash, dumpsCompact } from "./encode.js";
 export { floatRepr } from "./float-repr.js";
 export { fromPlain, toPlain, pyEquals } from "./convert.js";
 export { ByteOut } from "./byte-out.js";
-export { hashBytesOfPlain } from "./hash-bytes.js";
+export { hashBytesOfPlain, isPlainByte } from "./hash-bytes.js";

@@ -11,7 +11,7 @@
  * undefined, having written nothing; the caller then reads the line the general way, which gives
  * the same pre-image or the exact error.
  */
-import { ByteOut, hashBytesOfPlain } from "../json/index.js";
+import { ByteOut, hashBytesOfPlain, isPlainByte } from "../json/index.js";
 import { isCanonicalFileUrl } from "../storage/physical-key.js";
 import { assertSafeLoadedKey } from "./logical-key.js";
 
@@ -67,11 +67,11 @@ export function plainEntryPreimage(bytes: Buffer, start: number, end: number, ou
   p = match(s, copyToQuote(s, p, end, out), AFTER_VALUE);
   if (p < 0 || s[p] !== 0x7b) return undo(out, lineStart); // meta must be an object here
   out.put(LOGICAL_KEY);
-  copy(s, keyStart, keyEnd, out);
+  out.put(s, keyStart, keyEnd);
   out.put(META);
   if (!hashBytesOfPlain(s, p, end - 1, out)) return undo(out, lineStart);
   out.put(SIZE);
-  copy(s, sizeStart, sizeEnd, out);
+  out.put(s, sizeStart, sizeEnd);
   out.put(CLOSE);
   entry.logicalKey = s.toString("latin1", keyStart, keyEnd);
   entry.size = sizeOf(s, sizeStart, sizeEnd);
@@ -97,14 +97,9 @@ function quote(s: Buffer, p: number, end: number): number {
   for (; p < end; p++) {
     const c = s[p] as number;
     if (c === 0x22) return p;
-    if (!isPlain(c)) return -1;
+    if (!isPlainByte(c)) return -1;
   }
   return -1;
-}
-
-/** Printable ASCII but the backslash: a byte that is its own `ensure_ascii` encoding in a string. */
-function isPlain(c: number): boolean {
-  return c >= 0x20 && c <= 0x7e && c !== 0x5c;
 }
 
 /** After quilt3's size: `0` or up to 15 digits without a leading zero (larger goes the general way). */
@@ -128,19 +123,11 @@ function copyToQuote(s: Buffer, p: number, end: number, out: ByteOut): number {
   for (; p < end; p++) {
     const c = s[p] as number;
     if (c === 0x22) break;
-    if (!isPlain(c)) return -1;
+    if (!isPlainByte(c)) return -1;
     buf[at++] = c;
   }
   out.at = at;
   return p < end ? p : -1;
-}
-
-function copy(s: Buffer, from: number, to: number, out: ByteOut): void {
-  out.ensure(to - from);
-  const buf = out.buf;
-  let at = out.at;
-  for (let i = from; i < to; i++) buf[at++] = s[i] as number;
-  out.at = at;
 }
 
 /**
