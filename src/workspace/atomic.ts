@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -36,11 +36,11 @@ export async function writeLinesNew(path: string, lines: AsyncIterable<string>):
     for await (const line of lines) {
       batch += line + "\n";
       if (batch.length >= 1 << 20) {
-        await writeAll(handle, batch);
+        await handle.writeFile(batch, "utf8"); // at the current position, every byte (as above)
         batch = "";
       }
     }
-    await writeAll(handle, batch);
+    await handle.writeFile(batch, "utf8");
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => undefined);
@@ -48,16 +48,6 @@ export async function writeLinesNew(path: string, lines: AsyncIterable<string>):
     throw error;
   }
   await handle.close();
-}
-
-/** `write` may write less than asked; loop until every byte is down. */
-async function writeAll(handle: FileHandle, text: string): Promise<void> {
-  const bytes = Buffer.from(text, "utf8");
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    offset += bytesWritten;
-  }
 }
 
 export function tempBeside(path: string): string {
