@@ -91,26 +91,12 @@ export function isCanonicalFileUrl(url: string): boolean {
     if (byte >= 0x80) wide = true;
     else if (!ESCAPED_ASCII[byte]) return false;
   }
-  return !wide || isUtf8(unescapedBytes(url.slice("file://".length)));
+  return !wide || isUtf8(percentBytes(url.slice("file://".length)));
 }
 
 const CANONICAL_FILE = /^file:\/\/(?:\/(?:[A-Za-z0-9_.~-]|%[0-9A-F]{2})+)+$/;
 /** A `.` or `..` segment: normpath removes it. Escapes never spell one (`.` is never escaped here). */
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
-
-/** The bytes of a text of ASCII characters and `%XX` escapes, each escape one byte. */
-function unescapedBytes(text: string): Uint8Array {
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) === 0x25) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(text.charCodeAt(i));
-    }
-  }
-  return Uint8Array.from(bytes);
-}
 
 export function isLocal(pk: PhysicalKey): pk is FilePhysicalKey {
   return pk.kind === "file";
@@ -319,6 +305,11 @@ function unquote(text: string): string {
 }
 
 function decodeAsciiRun(run: string): string {
+  return utf8Lenient.decode(percentBytes(run));
+}
+
+/** The bytes of a run of ASCII characters: each `%XX` escape one byte, every other character its own. */
+function percentBytes(run: string): Uint8Array {
   const bytes: number[] = [];
   for (let i = 0; i < run.length; i++) {
     if (run[i] === "%" && HEX_BYTE.test(run.slice(i + 1, i + 3))) {
@@ -328,7 +319,7 @@ function decodeAsciiRun(run: string): string {
       bytes.push(run.charCodeAt(i));
     }
   }
-  return utf8Lenient.decode(Uint8Array.from(bytes));
+  return Uint8Array.from(bytes);
 }
 
 /**
