@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { logicalKeyProblem } from "../manifest/index.js";
+import { logicalKeyProblem, type BatchIndex, type IndexFeed } from "../manifest/index.js";
 import { compareLogicalKeys } from "../sort/index.js";
 import { assembleIndex, type AssembleInput } from "./assemble.js";
 import { BLOCK_BYTES, type IndexHeader, type ManifestIdentity } from "./format.js";
@@ -29,6 +29,11 @@ export interface IndexBuilderOptions {
   /** Memory for spooled records before they spill (default 4 MiB), and for sorting them (default 32 MiB). */
   readonly spoolBytes?: number;
   readonly sortBytes?: number;
+  /**
+   * Fed by the top-hash pass (`IndexFeed`: `header`, then `batch` per batch of lines) instead of
+   * scanning the bytes given to `write`, which then only hash and count them.
+   */
+  readonly fed?: boolean;
 }
 
 /** What the caller knows of the manifest object: `bytes` and `sha256` come from the pass itself. */
@@ -37,9 +42,9 @@ export type IdentityInput = Omit<ManifestIdentity, "bytes" | "sha256"> & { reado
 const MAX_LINE = 64 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
-export class IndexBuilder {
+export class IndexBuilder implements IndexFeed {
   private readonly sha = createHash("sha256");
-  private readonly blockBytes: number;
+  readonly blockBytes: number;
   /** Bytes fed so far, and where the line being read begins. */
   private consumed = 0;
   private lineStart = 0;
@@ -61,6 +66,9 @@ export class IndexBuilder {
   private folderSpool: Spool | undefined;
   private runSpool: Spool | undefined;
   private why: string | undefined;
+  /** Fed mode: the bytes the pass has described so far, and the manifest's last byte. */
+  private described = 0;
+  private lastByte = -1;
 
   constructor(private readonly options: IndexBuilderOptions) {
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
@@ -78,7 +86,8 @@ export class IndexBuilder {
     this.sha.update(buf);
     const base = this.consumed;
     this.consumed += buf.length;
-    if (this.why !== undefined) return;
+    if (buf.length > 0) this.lastByte = buf[buf.length - 1] as number;
+    if (this.why !== undefined || this.options.fed === true) return;
     try {
       this.scanChunk(buf, base);
     } catch (error) {
@@ -91,7 +100,8 @@ export class IndexBuilder {
    * `undefined` when the manifest cannot be indexed (see `failure`).
    */
   async finish(identity: IdentityInput, outPath: string, signal?: AbortSignal): Promise<IndexHeader | undefined> {
-    if (this.why === undefined && this.carryBytes > 0) this.fail("the manifest does not end with a newline");
+    if (this.options.fed === true && this.described !== this.consumed) this.fail("the top-hash pass did not describe every line");
+    if (this.why === undefined && (this.carryBytes > 0 || (this.consumed > 0 && this.lastByte !== NEWLINE))) this.fail("the manifest does not end with a newline");
     if (this.why === undefined && this.headerEnd < 0) this.fail("the manifest is empty");
     if (this.why !== undefined) return undefined;
     const root = this.stack[0] as OpenFolder;
@@ -132,6 +142,45 @@ export class IndexBuilder {
     await this.folderSpool?.dispose();
     await this.runSpool?.dispose();
     if (this.work !== undefined) await rm(this.work, { recursive: true, force: true });
+  }
+
+  /** Fed mode: the header line, `bytes` long with its newline. */
+  header(bytes: number): void {
+    this.described = bytes;
+    this.lines = 1;
+    this.headerEnd = bytes;
+  }
+
+  /** Fed mode: one batch of lines after the last, already checked for order and safe keys by the pass. */
+  batch(index: BatchIndex): void {
+    const base = this.described;
+    this.described += index.bytes;
+    if (this.why !== undefined) return;
+    try {
+      this.batchRuns(index, base);
+    } catch (error) {
+      this.fail(`the index builder failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private batchRuns(index: BatchIndex, base: number): void {
+    const lines = this.lines;
+    this.lines += index.lines;
+    if (index.lastDirLine >= 0 && (this.entriesStart >= 0 || (index.firstEntryLine >= 0 && index.lastDirLine > index.firstEntryLine))) {
+      return this.fail(`line ${lines + index.lastDirLine + 1}: directory metadata after the entries`);
+    }
+    if (index.firstEntryLine < 0) return;
+    if (this.entriesStart < 0) {
+      this.entriesStart = base + (index.runStarts[0] as number);
+      this.entriesLine = lines + index.firstEntryLine + 1;
+    }
+    const firstOrdinal = this.ordinal;
+    for (let r = 0; r < index.runDirs.length; r++) {
+      this.run(index.runDirs[r] as string, base + (index.runStarts[r] as number), index.runCounts[r] as number, index.runBytes[r] as number);
+    }
+    for (let s = 0; s < index.sampleAts.length; s++) {
+      this.sample(base + (index.sampleAts[s] as number), firstOrdinal + (index.sampleOrdinals[s] as number), index.sampleKeys[s] as string);
+    }
   }
 
   private fail(why: string): void {
@@ -192,24 +241,32 @@ export class IndexBuilder {
       if (key.length > previous.length && key.charCodeAt(previous.length) === 0x2f && key.startsWith(previous)) return this.fail(`line ${this.lines}: a key is both a file and a folder`);
     }
     const slash = key.lastIndexOf("/");
-    const dir = slash < 0 ? "" : key.slice(0, slash);
+    this.sample(at, this.ordinal, key);
+    this.run(slash < 0 ? "" : key.slice(0, slash), at, 1, size);
+    this.previousKey = key;
+  }
+
+  /** `count` entries in folder `dir`, the first one's line at `at`, numbered from `this.ordinal`. */
+  private run(dir: string, at: number, count: number, bytes: number): void {
     const folder = this.enter(dir, at);
     if (folder.runStart < 0) {
       folder.runStart = at;
       folder.runFirstOrdinal = this.ordinal;
       folder.runLines = 0;
     }
-    folder.runLines += 1;
-    folder.ownFiles += 1;
-    folder.ownBytes += size;
-    folder.subtreeFiles += 1;
-    folder.subtreeBytes += size;
-    if (at >= this.nextSample) {
-      this.samples.push({ offset: at, ordinal: this.ordinal, key: Buffer.from(key, "utf8") });
-      this.nextSample = (Math.floor(at / this.blockBytes) + 1) * this.blockBytes;
-    }
-    this.ordinal += 1;
-    this.previousKey = key;
+    folder.runLines += count;
+    folder.ownFiles += count;
+    folder.ownBytes += bytes;
+    folder.subtreeFiles += count;
+    folder.subtreeBytes += bytes;
+    this.ordinal += count;
+  }
+
+  /** One sample per block: the first entry whose line starts at or after the next block boundary. */
+  private sample(at: number, ordinal: number, key: string): void {
+    if (at < this.nextSample) return;
+    this.samples.push({ offset: at, ordinal, key: Buffer.from(key, "utf8") });
+    this.nextSample = (Math.floor(at / this.blockBytes) + 1) * this.blockBytes;
   }
 
   /** Close the open folders that do not contain `dir`, open those down to it; the folder of `dir`. */

@@ -7,6 +7,7 @@
 import { isUtf8 } from "node:buffer";
 import { entryHashPart, successorProblem } from "./encode.js";
 import { ByteOut } from "../json/index.js";
+import { BatchIndexer, type BatchIndex } from "./batch-index.js";
 import { plainEntryPreimage, type PlainEntry } from "./plain-line.js";
 import { parseRecordLine } from "./reader.js";
 
@@ -18,6 +19,14 @@ export interface HashedLines {
   readonly bytes: number;
   readonly firstKey: string | undefined;
   readonly lastKey: string | undefined;
+  /** When asked for (`IndexRequest`): what the browse index needs from these lines. */
+  readonly index?: BatchIndex;
+}
+
+/** Gather a `BatchIndex` too: the batch's offset in the manifest and the sample spacing. */
+export interface IndexRequest {
+  readonly base: number;
+  readonly blockBytes: number;
 }
 
 /**
@@ -42,7 +51,7 @@ export function checkOrder(previous: string | undefined, key: string): void {
 }
 
 /** `bytes` holds whole lines after the header, each ending in `\n` (the last one may not). */
-export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
+export function hashLines(bytes: Buffer, checkKeys: boolean, indexRequest?: IndexRequest): HashedLines {
   // `\n` is ASCII, so the batch is valid UTF-8 exactly when each of its lines is.
   if (!isUtf8(bytes)) throw new BatchFallback("invalid");
   // Pre-images are written straight into one buffer: strings joined with += cost more than the
@@ -52,20 +61,28 @@ export function hashLines(bytes: Buffer, checkKeys: boolean): HashedLines {
   let total = 0;
   let firstKey: string | undefined;
   let lastKey: string | undefined;
+  const indexer = indexRequest === undefined ? undefined : new BatchIndexer(indexRequest.base, indexRequest.blockBytes);
+  let line = 0;
   const end = bytes[bytes.length - 1] === 0x0a ? bytes.length - 1 : bytes.length;
-  for (let start = 0; start <= end; ) {
+  for (let start = 0; start <= end; line++) {
     let nl = bytes.indexOf(0x0a, start);
     if (nl === -1 || nl > end) nl = end;
     const hashed = linePart(bytes, start, nl, out, checkKeys);
+    const at = start;
     start = nl + 1;
-    if (hashed === undefined) continue; // directory lines are not part of the top hash
+    if (hashed === undefined) {
+      indexer?.dirLine(line); // directory lines are not part of the top hash
+      continue;
+    }
     checkOrder(lastKey, hashed.logicalKey);
     firstKey ??= hashed.logicalKey;
     lastKey = hashed.logicalKey;
     entries += 1;
     total += hashed.size;
+    indexer?.entry(hashed.logicalKey, hashed.size, line, at);
   }
-  return { preimage: out.bytes(), entries, bytes: total, firstKey, lastKey };
+  const index = indexer?.result(bytes.length, line);
+  return { preimage: out.bytes(), entries, bytes: total, firstKey, lastKey, ...(index === undefined ? {} : { index }) };
 }
 
 /** Append a line's pre-image to `out`; its logical key and size, or `undefined` for a directory line. */

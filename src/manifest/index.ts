@@ -16,5 +16,6 @@ export {
 } from "./encode.js";
 export { topHashOf, rewriteManifest, verifyManifest, type VerifiedManifest } from "./operations.js";
 export { fileSource, bytesSource } from "./sources.js";
+export type { BatchIndex, IndexFeed } from "./batch-index.js";
 export { assertValidLogicalKey, assertSafeLoadedKey, logicalKeyProblem } from "./logical-key.js";
 export { pyRepr } from "./py-repr.js";

@@ -1,8 +1,19 @@
 /** Messages between the parallel top hash and its line workers. */
+import type { BatchIndex } from "./batch-index.js";
+
 export interface LineTask {
   readonly id: number;
   /** Whole manifest lines; transferred, so the main thread lets go of them. */
   readonly bytes: ArrayBuffer;
+  /** Where these lines start in the manifest (for the browse index's sample blocks). */
+  readonly base: number;
+}
+
+/** What a line worker is started with. */
+export interface LineWorkerData {
+  readonly checkKeys: boolean;
+  /** Set when a browse index is fed from the pass: each reply then carries its `BatchIndex`. */
+  readonly indexBlockBytes?: number;
 }
 
 export type LineReply =
@@ -16,5 +27,6 @@ export type LineReply =
       readonly bytes: number;
       readonly firstKey: string | undefined;
       readonly lastKey: string | undefined;
+      readonly index?: BatchIndex;
     }
   | { readonly id: number; readonly ok: false; readonly reason: "unsorted" | "invalid" };

@@ -4,16 +4,17 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { BatchFallback, hashLines } from "./hash-lines.js";
-import type { LineTask, LineReply } from "./line-protocol.js";
+import type { LineReply, LineTask, LineWorkerData } from "./line-protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("manifest line worker must run in a worker thread");
-const { checkKeys } = workerData as { checkKeys: boolean };
+const { checkKeys, indexBlockBytes } = workerData as LineWorkerData;
 
 port.on("message", (task: LineTask) => {
   let reply: LineReply;
   try {
-    const { preimage, ...rest } = hashLines(Buffer.from(task.bytes), checkKeys);
+    const request = indexBlockBytes === undefined ? undefined : { base: task.base, blockBytes: indexBlockBytes };
+    const { preimage, ...rest } = hashLines(Buffer.from(task.bytes), checkKeys, request);
     // The bytes sit at the start of their own ArrayBuffer (hash-lines allocates it unpooled).
     reply = { id: task.id, ok: true, preimage: preimage.buffer as ArrayBuffer, preimageLength: preimage.length, ...rest };
     port.postMessage(reply, [reply.preimage]);

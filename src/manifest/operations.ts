@@ -4,6 +4,7 @@ import type { PyObject } from "../json/index.js";
 import { withCanonicalManifest, type CanonicalOptions } from "./canonical.js";
 import { fileSource } from "./sources.js";
 import { TopHasher } from "./encode.js";
+import type { IndexFeed } from "./batch-index.js";
 import { parallelTopHash } from "./parallel-top-hash.js";
 import { encodeManifest, type WriteOptions, type WriteResult } from "./writer.js";
 import type { ManifestSource } from "./types.js";
@@ -69,7 +70,7 @@ export async function verifyManifest(
   source: ManifestSource,
   expected: string,
   copyPath: string,
-  options: CanonicalOptions = {},
+  options: CanonicalOptions & { readonly indexFeed?: IndexFeed } = {},
 ): Promise<VerifiedManifest> {
   const fast = await parallelTopHash(source, options);
   if (fast !== undefined) {

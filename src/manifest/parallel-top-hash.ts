@@ -15,8 +15,9 @@ import type { Worker } from "node:worker_threads";
 import type { PyObject } from "../json/index.js";
 import { spawnModuleWorker } from "../workers/spawn.js";
 import { headerHashPart } from "./encode.js";
-import { BatchFallback, checkOrder, hashLines, type HashedLines } from "./hash-lines.js";
-import type { LineReply, LineTask } from "./line-protocol.js";
+import type { IndexFeed } from "./batch-index.js";
+import { BatchFallback, checkOrder, hashLines, type HashedLines, type IndexRequest } from "./hash-lines.js";
+import type { LineReply, LineTask, LineWorkerData } from "./line-protocol.js";
 import { DEFAULT_MAX_READ_LINE } from "./lines.js";
 import { readManifestRecords, type ReadOptions } from "./reader.js";
 import { bytesSource } from "./sources.js";
@@ -28,6 +29,11 @@ export interface ParallelOptions extends ReadOptions {
   readonly workers?: number;
   /** Bytes hashed on the main thread before any worker starts (default 32 MiB). */
   readonly inlineBytes?: number;
+  /**
+   * A browse index built from this pass: it gets the header and each batch's runs and samples, in
+   * order, from the lines the pass parses anyway. A pass that returns `undefined` fed it only part.
+   */
+  readonly indexFeed?: IndexFeed;
 }
 
 export interface TopHashSummary {
@@ -74,34 +80,51 @@ class Run {
   private lastKey: string | undefined;
   private entries = 0;
   private bytes = 0;
+  /** Where the next batch starts in the manifest. */
+  private offset = 0;
 
-  private readonly workers: number;
+  private workers: number;
   private readonly inlineBytes: number;
   private readonly checkKeys: boolean;
+  private readonly feed: IndexFeed | undefined;
 
   constructor(options: ParallelOptions) {
     this.workers = options.workers ?? Math.min(availableParallelism(), 4);
     this.inlineBytes = options.inlineBytes ?? 32 << 20;
     this.checkKeys = options.checkKeys ?? true;
+    this.feed = options.indexFeed;
   }
 
   /** False when the manifest must go the sequential way. */
   async add(batch: Buffer): Promise<boolean> {
     // A header that did not read ends the run (add is not called again), so none yet means first batch.
     if (this.header === undefined) return this.readHeader(batch);
-    if (this.pool === undefined && (this.workers < 2 || this.inline < this.inlineBytes)) {
+    const base = this.offset;
+    this.offset += batch.length;
+    if (this.pool === undefined && this.workers >= 2 && this.inline >= this.inlineBytes) this.pool = this.startPool();
+    if (this.pool === undefined) {
       this.inline += batch.length;
-      this.apply(hashLines(batch, this.checkKeys));
+      const request: IndexRequest | undefined = this.feed === undefined ? undefined : { base, blockBytes: this.feed.blockBytes };
+      this.apply(hashLines(batch, this.checkKeys, request));
       return true;
     }
-    this.pool ??= new LinePool(this.workers, this.checkKeys);
-    const reply = this.pool.run(batch);
+    const reply = this.pool.run(batch, base);
     // Marked handled now: after a fallback nobody awaits the batches still in flight.
     reply.catch(() => undefined);
     this.pending.push(reply);
     // Two batches a worker in flight: enough to keep them busy, little memory.
     while (this.pending.length > 2 * this.workers) if (!this.settle(await this.pending.shift())) return false;
     return true;
+  }
+
+  /** The workers; none (the rest runs on this thread) when they cannot start. */
+  private startPool(): LinePool | undefined {
+    try {
+      return new LinePool({ checkKeys: this.checkKeys, ...(this.feed === undefined ? {} : { indexBlockBytes: this.feed.blockBytes }) }, this.workers);
+    } catch {
+      this.workers = 0;
+      return undefined;
+    }
   }
 
   async finish(): Promise<TopHashSummary | undefined> {
@@ -122,7 +145,10 @@ class Run {
         this.header = record.header;
         this.sha.update(headerHashPart(record.header), "utf8");
       }
-      return this.header !== undefined;
+      if (this.header === undefined) return false;
+      this.offset = batch.length;
+      this.feed?.header(batch.length);
+      return true;
     } catch {
       return false;
     }
@@ -143,6 +169,7 @@ class Run {
     this.sha.update(result.preimage);
     this.entries += result.entries;
     this.bytes += result.bytes;
+    if (result.index !== undefined) this.feed?.batch(result.index);
   }
 }
 
@@ -209,9 +236,15 @@ class LinePool {
   private nextId = 0;
   private turn = 0;
 
-  constructor(count: number, checkKeys: boolean) {
+  constructor(data: LineWorkerData, count: number) {
     for (let i = 0; i < count; i++) {
-      const worker = spawnModuleWorker(new URL("./line-worker.js", import.meta.url), { checkKeys }, "MANIFEST_WORKER_MISSING", WORKER_LIMITS);
+      let worker: Worker;
+      try {
+        worker = spawnModuleWorker(new URL("./line-worker.js", import.meta.url), data, "MANIFEST_WORKER_MISSING", WORKER_LIMITS);
+      } catch (error) {
+        void this.close();
+        throw error;
+      }
       worker.on("message", (reply: LineReply) => {
         const waiter = this.waiting.get(reply.id);
         this.waiting.delete(reply.id);
@@ -224,10 +257,10 @@ class LinePool {
     }
   }
 
-  run(batch: Buffer): Promise<LineReply> {
+  run(batch: Buffer, base: number): Promise<LineReply> {
     const id = this.nextId++;
     const worker = this.workers[this.turn++ % this.workers.length] as Worker;
-    const task: LineTask = { id, bytes: batch.buffer as ArrayBuffer };
+    const task: LineTask = { id, bytes: batch.buffer as ArrayBuffer, base };
     return new Promise<LineReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       worker.postMessage(task, [task.bytes]);

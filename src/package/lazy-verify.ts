@@ -21,6 +21,7 @@ import {
   readCanonical,
   readManifestRecords,
   verifyManifest,
+  type IndexFeed,
   type ManifestEntry,
   type ManifestSource,
   type VerifiedManifest,
@@ -81,12 +82,13 @@ export async function fullPass(at: Omit<ManifestLocation, "versionId">, topHash:
     const held = options.hold === true && info.size <= HOLD_MAX_BYTES ? await holdChecked(raw, topHash, options.checkedIndex, options) : undefined;
     return held ?? recheck(raw, topHash, options.checkedIndex, options);
   }
-  const builder = new IndexBuilder({ tmpDir: options.tmpDir ?? options.workDir });
+  // Fed by the top-hash pass's workers, which parse every line anyway; the tap only hashes the bytes.
+  const builder = new IndexBuilder({ tmpDir: options.tmpDir ?? options.workDir, fed: true });
   try {
     let reads = 0;
     // Only the first read feeds the builder: a second one means the manifest was out of order.
     const source: ManifestSource = () => (++reads === 1 ? tap(raw(), builder) : raw());
-    const { verified, header } = await check(source, raw, topHash, options);
+    const { verified, header } = await check(source, raw, topHash, options, builder);
     const lazy = reads === 1 ? await keepIndex(builder, pinned, topHash, info, options) : undefined;
     return { verified, header, ...(lazy === undefined ? {} : { lazy }) };
   } finally {
@@ -130,10 +132,11 @@ async function holdChecked(raw: ManifestSource, topHash: string, index: LazyMani
 }
 
 /** Check `source` against `topHash`; later reads go to `raw` (or to the sorted copy, if one was made). */
-async function check(source: ManifestSource, raw: ManifestSource, topHash: string, options: FullPassOptions): Promise<Omit<FullPass, "lazy">> {
+async function check(source: ManifestSource, raw: ManifestSource, topHash: string, options: FullPassOptions, indexFeed?: IndexFeed): Promise<Omit<FullPass, "lazy">> {
   const checked = await verifyManifest(source, topHash, join(options.workDir, "manifest.jsonl"), {
     ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }),
     ...signalOf(options),
+    ...(indexFeed === undefined ? {} : { indexFeed }),
   });
   const verified = checked.copyPath === undefined ? { ...checked, source: raw } : checked;
   // The pass read the header already, except on the sorted-copy path: then read it again.

@@ -20,30 +20,57 @@ import { StorageError } from "../errors/index.js";
 export function spawnModuleWorker(js: URL, workerData: unknown, code: string, resourceLimits?: ResourceLimits): Worker {
   const limits = resourceLimits === undefined ? {} : { resourceLimits };
   const execArgv = workerExecArgv(process.execArgv);
-  if (existsSync(js)) return new Worker(js, { workerData, execArgv, ...limits });
+  if (existsSync(js)) return newWorker(js, { workerData, execArgv, ...limits });
   const ts = new URL(js.href.replace(/\.js$/, ".ts"));
-  if (existsSync(ts)) return new Worker(ts, { workerData, execArgv: [...execArgv, "--import", devLoaderUrl()], ...limits });
+  if (existsSync(ts)) return newWorker(ts, { workerData, execArgv: [...execArgv, "--import", devLoaderUrl()], ...limits });
   throw new StorageError(code, `Worker script ${js.pathname} not found`, {
     hint: "Rebuild the package (npm run build): a worker module is missing from dist/.",
   });
 }
 
 /**
- * The parent's Node options, less those about the main script's source, which a worker refuses
- * to start with: under `node --input-type=module -e ...` every worker failed ("--input-type can
- * only be used with string input"), and the work silently ran on one thread instead.
+ * The parent's Node options, less those a worker refuses to start with:
+ * - those about the main script's source: under `node --input-type=module -e ...` every worker
+ *   failed ("--input-type can only be used with string input"), and the work silently ran on one
+ *   thread instead;
+ * - V8's heap sizes (`node --max-old-space-size=1536 ...` made every worker throw
+ *   ERR_WORKER_INVALID_EXEC_ARGV): a worker's heap is set by its `resourceLimits` instead.
  */
 export function workerExecArgv(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i] as string;
     if (WITH_VALUE.has(arg)) i++; // and its value
-    else if (!/^--(?:input-type|eval|print)=/.test(arg)) kept.push(arg);
+    else if (!/^--(?:input-type|eval|print|max-old-space-size|max-semi-space-size|max-young-generation-size)=/.test(arg)) kept.push(arg);
   }
   return kept;
 }
 
-const WITH_VALUE = new Set(["--input-type", "-e", "--eval", "-p", "--print"]);
+const WITH_VALUE = new Set(["--input-type", "-e", "--eval", "-p", "--print", "--max-old-space-size", "--max-semi-space-size"]);
+
+type WorkerOptions = ConstructorParameters<typeof Worker>[1] & { execArgv: string[] };
+
+/**
+ * `new Worker`, once more without the options it names if it refuses some: Node accepts only
+ * per-thread options there, and which those are changes between versions.
+ */
+function newWorker(url: URL, options: WorkerOptions): Worker {
+  try {
+    return new Worker(url, options);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+    const refused = new Set(refusedOptions((error as Error).message));
+    const execArgv = options.execArgv.filter((arg) => !refused.has(arg));
+    if (execArgv.length === options.execArgv.length) throw error;
+    return new Worker(url, { ...options, execArgv });
+  }
+}
+
+/** The options named by ERR_WORKER_INVALID_EXEC_ARGV's message ("...execArgv flags: --a, --b=1"). */
+export function refusedOptions(message: string): string[] {
+  const colon = message.indexOf(": ");
+  return colon < 0 ? [] : message.slice(colon + 2).split(", ").map((flag) => flag.trim());
+}
 
 let cachedLoaderUrl: string | undefined;
 
