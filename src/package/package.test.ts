@@ -31,7 +31,17 @@ beforeEach(async () => {
   });
 });
 
+/** Packages browsed by a test: closed after it, which removes their temp folders. */
+let browsed: Package[] = [];
+async function browse(...args: Parameters<typeof Package.browse>): Promise<Package> {
+  const pkg = await Package.browse(...args);
+  browsed.push(pkg);
+  return pkg;
+}
+
 afterEach(async () => {
+  await Promise.all(browsed.map((pkg) => pkg.close()));
+  browsed = [];
   await pool.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -42,7 +52,7 @@ async function published(): Promise<Package> {
   await builder.setMeta("cats/file1.txt", { label: "cat", score: 0.5 });
   await builder.push({ registry, name: "user/dataset", message: "v0", tags: ["v0"] });
   await builder.dispose();
-  return Package.browse("user/dataset:v0", { registry, pool });
+  return browse("user/dataset:v0", { registry, pool });
 }
 
 describe("publishing", () => {
@@ -73,7 +83,7 @@ describe("publishing", () => {
     const second = await builder.push({ registry, name: "user/dataset", message: "v1" });
     expect(second.data.copied).toBe(1);
     expect((await first.getText("dogs/b.txt"))).toBe("woof");
-    const v1 = await Package.browse(`user/dataset@${second.topHash}`, { registry, pool });
+    const v1 = await browse(`user/dataset@${second.topHash}`, { registry, pool });
     expect(await v1.getText("dogs/b.txt")).toBe("WOOF!");
     expect((await v1.entry("dogs/b.txt")).physicalKey).toContain("/.versions/");
     await builder.dispose();
@@ -126,7 +136,7 @@ describe("adding data and fixing folders", () => {
     const newData = new PackageBuilder({ pool });
     await newData.setDir("new_data", join(root, "new", "new_data"));
     const pushedNew = await newData.push({ registry, name: "user/new-data", tags: ["2019-10-30"] });
-    const newPkg = await Package.browse("user/new-data:2019-10-30", { registry });
+    const newPkg = await browse("user/new-data:2019-10-30", { registry });
     expect(pushedNew.topHash).toBe(newPkg.topHash);
 
     const builder = await main.toBuilder({ pool });
@@ -141,7 +151,7 @@ describe("adding data and fixing folders", () => {
     );
     await clean.moveDirContents("new_data/", "labelled/");
     const result = await clean.pushManifest({ registry, name: "user/dataset", tags: ["master"] });
-    const v1 = await Package.browse(`user/dataset@${result.topHash}`, { registry });
+    const v1 = await browse(`user/dataset@${result.topHash}`, { registry });
     const diff = await main.diff(v1);
     expect(diff).toEqual({ added: ["labelled/1.jpg", "labelled/file1.txt"], modified: [], deleted: [] });
     await Promise.all([newData.dispose(), builder.dispose(), clean.dispose()]);
