@@ -7,7 +7,15 @@
  * called `y`), does not read `09` as an int, and wants a dot and a signed exponent in `1.0e+5`.
  * Timestamps still become dates in both (and then fail the config schema in both).
  */
-import { parse, type Tags } from "yaml";
+import { createRequire } from "node:module";
+import type { Tags } from "yaml";
+
+/** Loaded on first use: only a push with workflows reads YAML, and `yaml` is ~60 modules (~50 ms at every start). */
+let yamlModule: typeof import("yaml") | undefined;
+function yaml(): typeof import("yaml") {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as typeof import("yaml");
+  return yamlModule;
+}
 
 const PY_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
 const PY_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
@@ -27,7 +35,7 @@ function pyYamlTag(tag: Tag): Tag {
 
 /** The document as plain JS (maps as objects); throws the `yaml` package's error on bad YAML. */
 export function parsePyYaml(text: string): unknown {
-  return parse(text, {
+  return yaml().parse(text, {
     version: "1.1",
     uniqueKeys: false,
     customTags: (tags) => tags.map(pyYamlTag),
