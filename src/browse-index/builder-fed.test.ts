@@ -69,6 +69,14 @@ describe("IndexBuilder fed by the top-hash pass", () => {
     expect(await indexOf(manifest, 4096, { workers: 2 })).toEqual(await indexOf(manifest, 4096));
   }, 60_000);
 
+  it("agrees on a package without entries, and on one with directory lines only", async () => {
+    for (const manifest of [await manifestOf([]), await manifestOf([], dirs)]) {
+      const scanned = await indexOf(manifest, 4096);
+      expect(Buffer.isBuffer(scanned)).toBe(true);
+      expect(await indexOf(manifest, 4096, { workers: 0 })).toEqual(scanned);
+    }
+  });
+
   it("gives up where the scanning builder gives up", async () => {
     const manifest = await manifestOf(keys.slice(0, 50));
     const lines = manifest.toString("utf8").split("\n");
