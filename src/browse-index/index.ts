@@ -16,6 +16,7 @@ export {
   type RunRecord,
 } from "./format.js";
 export { IndexBuilder, type IdentityInput, type IndexBuilderOptions } from "./builder.js";
+export { scanLine, type ScannedLine } from "./scan-line.js";
 export { BrowseIndex, type Block, type NamedDir, type OpenIndexOptions } from "./reader.js";
 export type { ByteReader } from "./pages.js";
 export { readEntryRange, type EntryRange, type RangeRead } from "./ranges.js";

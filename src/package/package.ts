@@ -211,6 +211,14 @@ export class Package {
     }
   }
 
+  /**
+   * The manifest's bytes as checked against the top hash (it is read whole first; a sorted copy if
+   * it was out of order), for work on its lines such as `quilt diff`.
+   */
+  checkedManifest(): ManifestSource {
+    return this.access.source();
+  }
+
   /** Directory-metadata lines of the manifest. */
   async dirMeta(): Promise<readonly DirMeta[]> {
     return this.access.dirMeta();

@@ -2,10 +2,11 @@
  * What changed between two package revisions, for `quilt diff HANDLE HANDLE`: quilt3's
  * `Package.diff` (added, modified, deleted; spec §8.1) plus what it does not say, the metadata
  * changes: which modified entries changed their metadata only, and whether the package's own
- * metadata or message changed. Entries are streamed (merge join); only the differences are kept.
+ * metadata or message changed. Lines are streamed (merge join, line-diff.ts); only the differences are kept.
  */
 import { pyEquals, type PyValue } from "../json/index.js";
-import { diffEntries, type ChangedField } from "../transfer/diff.js";
+import type { ChangedField } from "../transfer/diff.js";
+import { diffCheckedManifests } from "./line-diff.js";
 import type { Package } from "./package.js";
 
 export interface ValueChange<T> {
@@ -44,7 +45,7 @@ export async function diffRevisions(a: Package, b: Package, options: { signal?: 
   const entries =
     a.topHash === b.topHash
       ? { added: [], modified: [], deleted: [] }
-      : await diffEntries(a.entries(signal), b.entries(signal), { onDifference, ...signal });
+      : await diffCheckedManifests(a.checkedManifest(), b.checkedManifest(), { onDifference, ...signal });
   const before = userMeta(a);
   const after = userMeta(b);
   return {
