@@ -244,7 +244,9 @@ describe("lazy browse on a local registry", () => {
       const warnings: string[] = [];
       const pkg = await browse(f, { warnings });
       expect(pkg.verified).toBe(false);
-      const all = (await collect((await browse(f, { verify: true })).entries())).map((e) => e.logicalKey);
+      const whole = await browse(f, { verify: true });
+      const all = (await collect(whole.entries())).map((e) => e.logicalKey);
+      await whole.close();
       expect(all).toEqual(keys);
       for (const folder of foldersOf(keys)) {
         const items = (await collect(pkg.lsItems(folder))).map((i) => (i.kind === "dir" ? i.logicalKey : i.entry.logicalKey));
