@@ -11,7 +11,9 @@ import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConflictError, EXIT_CODES, NotFoundError, QuiltError } from "../src/errors/index.js";
 import { Package } from "../src/package/index.js";
+import { writeIndexAfterPush } from "../src/package/lazy-push.js";
 import { Registry } from "../src/registry/registry.js";
+import { LocalStorage } from "../src/storage/local.js";
 import type { ListItem, ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "../src/storage/types.js";
 import { runQuilt, describeRun } from "./helpers/cli.js";
 import { craftManifest, fileEntry, writeCraftedRegistry, type CraftedEntry, type CraftedManifest } from "./helpers/craft.js";
@@ -116,6 +118,30 @@ describe.concurrent("hostile manifests are refused and nothing is written", () =
     expect(tampered).not.toBe(honest.text);
     writeCraftedRegistry(box.registry, PKG, { text: tampered, topHash: honest.topHash });
     await expectRefused(box, "TOP_HASH_MISMATCH", 5);
+  });
+
+  it("install of a path still checks the top hash, when a sidecar index would let it read only that subtree", async () => {
+    const box = sandbox();
+    const honest = craftManifest([entry(box, "a.txt"), entry(box, "d/b.txt")]);
+    const tampered = honest.text.replace('"meta": {}}\n', '"meta": {"user_meta": {"evil": true}}}\n');
+    expect(tampered).not.toBe(honest.text);
+    writeCraftedRegistry(box.registry, PKG, { text: tampered, topHash: honest.topHash });
+    // An index that describes the swapped bytes exactly, as if pushed with them.
+    const registry = new Registry(new LocalStorage(box.registry));
+    await writeIndexAfterPush(registry, honest.topHash, join(box.registry, ".quilt", "packages", honest.topHash), {
+      onWarning: (m) => {
+        throw new Error(m);
+      },
+    });
+    const before = snapshot(box.root);
+    const pkg = await Package.browse(PKG, { registry, tmpDir: box.root });
+    try {
+      expect(pkg.verified).toBe(false); // lazy, through the sidecar
+      expect((await errorOf(pkg.install(box.dest, { path: "d" }))).code).toBe("TOP_HASH_MISMATCH");
+    } finally {
+      await pkg.close();
+    }
+    expect(snapshot(box.root)).toEqual(before);
   });
 
   it("bad JSON: MANIFEST_BAD_JSON, exit 5", async () => {

@@ -326,7 +326,7 @@ export class Package {
    */
   async install(dest: string, options: InstallOptionsOf = {}): Promise<InstallResultOf> {
     const placer = this.placerFor(options);
-    const result = await install(() => only(this.entries(signalOf(options)), options.filter), dest, {
+    const result = await install(() => only(this.installEntries(options.path, options.signal), options.filter), dest, {
       ...(placer === undefined ? {} : { placer }),
       readEntry: (entry, signal) => this.readEntry(entry, signal),
       // A folder may be given as `train/`; the install plan takes the logical key `train`.
@@ -348,6 +348,22 @@ export class Package {
       installedAt: new Date().toISOString(),
     });
     return placer === undefined ? result : { ...result, cache: placer.stats };
+  }
+
+  /**
+   * What an install reads: every entry (the manifest read whole, top hash checked), or those under
+   * `path`. For a path the top hash is checked all the same, by the full pass that also indexes the
+   * manifest, and then the subtree is one ranged read of that index instead of a second parse of
+   * every line (at 10M entries `install --path` of 1,000 files spent 125 CPU-s on its main thread,
+   * nearly all of it that parse). The install plan keeps only the keys the path names.
+   */
+  private async *installEntries(path: string | undefined, signal: AbortSignal | undefined): AsyncGenerator<ManifestEntry> {
+    if (path === undefined) {
+      yield* this.entries(signal === undefined ? {} : { signal });
+      return;
+    }
+    await this.access.ensureFull(signal);
+    yield* this.entries({ prefix: path.replace(/\/+$/, ""), ...(signal === undefined ? {} : { signal }) });
   }
 
   private placerFor(options: InstallOptionsOf): CachePlacer | undefined {
