@@ -400,7 +400,8 @@ export class Package {
   }
 
   private async recordIn(registry: Registry, options: InstallOptionsOf): Promise<void> {
-    await registry.pushManifest(this.name, this.topHash, async (key) => void (await registry.storage.write(key, this.source(), { ifNoneMatch: true })), {
+    const manifest = this.checkedManifest();
+    await registry.pushManifest(this.name, this.topHash, async (key) => void (await registry.storage.write(key, manifest(), { ifNoneMatch: true })), {
       ...(options.now === undefined ? {} : { now: options.now }),
     });
   }
@@ -492,11 +493,6 @@ export class Package {
   /** Release the temp files of this package (a sorted copy of an out-of-order manifest). */
   async close(): Promise<void> {
     await this.access.close();
-  }
-
-  /** The whole manifest as checked against its top hash (a sorted copy if it was out of order). */
-  private get source(): ManifestSource {
-    return this.access.source();
   }
 
   /** The seed's REPL view: name, top hash, where the manifest is, first entries. */
