@@ -14,8 +14,7 @@ import { scanLine } from "../browse-index/index.js";
 import { IntegrityError } from "../errors/index.js";
 import { parseRecordLine, type ManifestEntry, type ManifestSource } from "../manifest/index.js";
 import { compareLogicalKeys } from "../sort/index.js";
-import { changedFields, type DiffOptions, type DiffResult } from "../transfer/index.js";
-import { throwIfAborted } from "../transfer/errors.js";
+import { changedFields, throwIfAborted, type DiffOptions, type DiffResult } from "../transfer/index.js";
 
 /** Compares the checked manifest `a` (old) with `b` (new), as `diffEntries` does their entries. */
 export async function diffCheckedManifests(a: ManifestSource, b: ManifestSource, options: DiffOptions = {}): Promise<DiffResult> {

@@ -5,7 +5,7 @@
  * metadata or message changed. Lines are streamed (merge join, line-diff.ts); only the differences are kept.
  */
 import { pyEquals, type PyValue } from "../json/index.js";
-import type { ChangedField } from "../transfer/diff.js";
+import type { ChangedField } from "../transfer/index.js";
 import { diffCheckedManifests } from "./line-diff.js";
 import type { Package } from "./package.js";
 

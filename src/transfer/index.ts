@@ -40,3 +40,4 @@ export {
 } from "./force-match.js";
 export { readLocalEntry } from "./write-file.js";
 export { foldKey, installTarget } from "./keys.js";
+export { throwIfAborted } from "./errors.js";
