@@ -171,5 +171,21 @@ describe.skipIf(!PROC_IO)("stat cache: the quilt command reads no data the secon
     const verified = await quilt(["verify", "t/cli", cliDir, "--registry", reg]);
     expect(verified.stdout).toContain("No changes");
     expect(verified.rchar).toBeLessThan(overhead + 0.05 * DATA + 2 * 1024 * 1024);
+
+    // An install, then (past the racy margin) a reinstall: proven by its receipt, no manifest or file read.
+    const dest = join(root, "cli-installed");
+    const install = ["--json", "install", "t/cli", "--dest", dest, "--registry", reg];
+    const installed = await quilt(install);
+    expect(JSON.parse(installed.stdout)).toMatchObject({ files: FILES, skipped: 0 });
+    await new Promise((r) => setTimeout(r, 2200));
+    const again = await quilt(install);
+    expect(JSON.parse(again.stdout)).toMatchObject({ files: 0, skipped: FILES, rehashed: 0, unchanged: true });
+    // No file of the folder (that the manifest is not read either: src/package/reinstall.test.ts).
+    expect(again.rchar).toBeLessThan(overhead + 0.05 * DATA);
+    writeFileSync(join(dest, "d3", "f3.bin"), randomBytes(SIZE));
+    const fixed = await quilt(install);
+    expect(JSON.parse(fixed.stdout)).toMatchObject({ files: 1, skipped: FILES - 1 });
+    expect(JSON.parse(fixed.stdout)).not.toHaveProperty("unchanged");
+    expect(readFileSync(join(dest, "d3", "f3.bin"))).toEqual(readFileSync(join(cliDir, "d3", "f3.bin")));
   });
 });

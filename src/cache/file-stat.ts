@@ -29,6 +29,9 @@ export function sameStat(a: FileStat, b: FileStat): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino && a.dev === b.dev;
 }
 
+/** The racy margin when none is given (`StatCacheOptions.racyMs`). */
+export const DEFAULT_RACY_MS = 2000;
+
 /**
  * Whether the file's times are too close to when its hash was recorded to prove anything.
  * Timestamps have a granularity (a jiffy on ext4, 2 s on FAT), so a file written again just after

@@ -7,5 +7,6 @@
 export { fileStatOf, isRacy, sameStat, type FileStat } from "./file-stat.js";
 export { STAT_CACHE_FORMAT, STAT_CACHE_VERSION, type CachedHash } from "./format.js";
 export { STAT_CACHE_FILE, statCacheFile, type LocationOptions } from "./location.js";
+export { provenUnchanged, type CacheIdentity, type UnchangedResult } from "./unchanged.js";
 export { StatCacheRun, type Settled, type StatCacheOptions, type StatCacheStats, type TargetVisit, type Visit } from "./stat-cache.js";
 export * from "./objects/index.js";

@@ -16,7 +16,7 @@ const MAX_EDGE_LINE = 64 * 1024;
 export type OpenedCache =
   | { readonly kind: "missing" }
   | { readonly kind: "ignored"; readonly reason: string }
-  | { readonly kind: "ok"; readonly header: CacheHeader; readonly cursor: CacheCursor; readonly records: number };
+  | { readonly kind: "ok"; readonly header: CacheHeader; readonly cursor: CacheCursor; readonly records: number; readonly checksum: string };
 
 /** Opens `path` if it is a sound cache of `root`; anything else is reported, never trusted. */
 export async function openCacheFile(path: string, root: string): Promise<OpenedCache> {
@@ -33,7 +33,8 @@ export async function openCacheFile(path: string, root: string): Promise<OpenedC
       await fh.close();
       return { kind: "ignored", reason: checked };
     }
-    return { kind: "ok", header: checked.header, cursor: new CacheCursor(fh, checked.bodyStart, checked.bodyEnd), records: checked.records };
+    const cursor = new CacheCursor(fh, checked.bodyStart, checked.bodyEnd);
+    return { kind: "ok", header: checked.header, cursor, records: checked.records, checksum: checked.checksum };
   } catch (error) {
     await fh.close().catch(() => undefined);
     return { kind: "ignored", reason: `it cannot be read (${(error as Error).message})` };
@@ -44,6 +45,8 @@ interface Checked {
   header: CacheHeader;
   /** Records the trailer counts. */
   records: number;
+  /** The trailer's SHA-256 (hex), checked against the bytes. */
+  checksum: string;
   bodyStart: number;
   bodyEnd: number;
 }
@@ -66,7 +69,7 @@ async function check(fh: FileHandle, root: string): Promise<Checked | string> {
   if (trailer === undefined) return "it is truncated (no trailer)";
   const bodyEnd = tailStart + trailerAt;
   if ((await sha256Of(fh, bodyEnd)) !== trailer.sha256) return "its checksum does not match";
-  return { header, records: trailer.records, bodyStart: headerEnd + 1, bodyEnd };
+  return { header, records: trailer.records, checksum: trailer.sha256, bodyStart: headerEnd + 1, bodyEnd };
 }
 
 async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
@@ -166,22 +169,39 @@ export class CacheCursor {
     }
   }
 
+  /**
+   * The record lines of the next chunk, raw and unchecked (`undefined` at the end), for a caller
+   * that checks lines against the folder without parsing them; not to be mixed with `find`.
+   */
+  async nextLines(): Promise<readonly string[] | undefined> {
+    this.started = true;
+    if (!(await this.fill())) return undefined;
+    const lines = this.next === 0 ? this.lines : this.lines.slice(this.next);
+    this.next = this.lines.length;
+    return lines;
+  }
+
   private async nextLine(): Promise<string | undefined> {
+    return (await this.fill()) ? this.lines[this.next++] : undefined;
+  }
+
+  /** Whether a line is waiting, reading a chunk if none is. */
+  private async fill(): Promise<boolean> {
     while (this.next >= this.lines.length) {
-      if (this.ended) return undefined;
+      if (this.ended) return false;
       if (this.pos >= this.end) {
         if (this.rest !== undefined && this.rest.length > 0) this.stop("its last record is cut");
         else this.ended = true;
-        return undefined;
+        return false;
       }
       try {
         await this.readChunk();
       } catch (error) {
         this.stop(`it cannot be read (${(error as Error).message})`);
-        return undefined;
+        return false;
       }
     }
-    return this.lines[this.next++];
+    return true;
   }
 
   /** One chunk, split into whole lines; a cut line waits for the next chunk. */

@@ -18,7 +18,7 @@ import { statSync, type BigIntStats } from "node:fs";
 import { realpath } from "node:fs/promises";
 import { dirname, isAbsolute, relative, sep } from "node:path";
 import { compareLogicalKeys } from "../sort/index.js";
-import { fileStatOf, isRacy, sameStat, type FileStat } from "./file-stat.js";
+import { DEFAULT_RACY_MS, fileStatOf, isRacy, sameStat, type FileStat } from "./file-stat.js";
 import type { CachedHash, CacheHeader, CacheRecord } from "./format.js";
 import { statCacheFile, type LocationOptions } from "./location.js";
 import { openCacheFile, type CacheCursor } from "./reader.js";
@@ -51,6 +51,8 @@ export interface StatCacheStats {
   recorded: number;
   /** Whether the new file is in place. */
   written: boolean;
+  /** The SHA-256 in the trailer of the file in place, once written: it names exactly these records. */
+  checksum?: string;
   /** Why the old file was not used: corrupt, another version, another folder. */
   ignored?: string;
   /** Why the new file was not written. */
@@ -86,7 +88,6 @@ export interface TargetVisit extends Omit<Visit, "stat"> {
 
 /** Visits waiting behind an unsettled one, at most; beyond, `room()` waits (a slow big file at the head). */
 const MAX_QUEUED = 65_536;
-const DEFAULT_RACY_MS = 2000;
 
 function statOrUndefined(path: string): BigIntStats | undefined {
   try {
@@ -139,7 +140,7 @@ export class StatCacheRun {
     /** The real path of the folder; keys are relative to it. */
     readonly root: string,
     file: string,
-    private readonly old: { header: CacheHeader; cursor: CacheCursor; records: number } | undefined,
+    private readonly old: { header: CacheHeader; cursor: CacheCursor; records: number; checksum: string } | undefined,
     private writer: CacheWriter | undefined,
     private readonly recordedNs: bigint,
     private readonly racyNs: bigint,
@@ -166,7 +167,7 @@ export class StatCacheRun {
     const opened = await openCacheFile(file, root);
     const ownWrites = options.ownWrites === true;
     const create = (): Promise<CacheWriter> => CacheWriter.create(file, { root, recordedNs, ownWrites });
-    const old = opened.kind === "ok" ? { header: opened.header, cursor: opened.cursor, records: opened.records } : undefined;
+    const old = opened.kind === "ok" ? { header: opened.header, cursor: opened.cursor, records: opened.records, checksum: opened.checksum } : undefined;
     // With an old file of the same kind, the new one is started only if the run departs from it.
     const lazy = options.readOnly !== true && old !== undefined && (old.header.ownWrites === true) === ownWrites;
     let writer: CacheWriter | undefined;
@@ -253,6 +254,7 @@ export class StatCacheRun {
       this.same = undefined;
       await this.old.cursor.close();
       this.stats.written = true;
+      this.stats.checksum = this.old.checksum;
       return this.stats;
     }
     if (this.same !== undefined) this.depart(); // old records left unvisited drop out
@@ -262,7 +264,7 @@ export class StatCacheRun {
     this.writer = undefined;
     if (writer === undefined) return this.stats;
     try {
-      await writer.commit();
+      this.stats.checksum = await writer.commit();
       this.stats.written = true;
     } catch (error) {
       this.stats.problem = `it cannot be written (${(error as Error).message})`;

@@ -49,15 +49,16 @@ export class CacheWriter {
     if (this.queued > 4 * FLUSH_CHARS) await this.writing;
   }
 
-  /** Writes the trailer and puts the file in place; throws what any write threw. */
-  async commit(): Promise<void> {
+  /** Writes the trailer and puts the file in place; throws what any write threw. Returns the trailer's SHA-256. */
+  async commit(): Promise<string> {
     this.flush();
     await this.writing;
     if (this.failure !== undefined) throw this.failure;
-    const trailer = encodeTrailer({ records: this.records, sha256: this.hash.digest("hex") }) + "\n";
-    await this.fh.write(trailer, null, "utf8");
+    const sha256 = this.hash.digest("hex");
+    await this.fh.write(encodeTrailer({ records: this.records, sha256 }) + "\n", null, "utf8");
     await this.fh.close();
     await rename(this.temp, this.path);
+    return sha256;
   }
 
   async abandon(): Promise<void> {

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
 import { IntegrityError, NotFoundError, UsageError } from "../errors/index.js";
 import { verifyBytes, type HashPool } from "../hash/index.js";
@@ -11,17 +12,18 @@ import { loadConfig } from "../config/index.js";
 import { readPhysical } from "./read-physical.js";
 import { readResumable } from "../transfer/ranged-read.js";
 import type { Remotes } from "../storage/index.js";
-import { STAT_CACHE_FILE, type StatCacheOptions } from "../cache/index.js";
+import { provenUnchanged, STAT_CACHE_FILE, type StatCacheOptions } from "../cache/index.js";
 import { CachePlacer, cacheEntries, servesFromCache, uncacheEntries, type CacheEntriesResult, type CacheTotals, type LinkMode, type ObjectCache, type PlaceStats } from "../cache/objects/index.js";
 import { PackageBuilder, type BuilderOptions } from "./builder.js";
 import { ManifestAccess } from "./lazy-access.js";
-import { STATE_DIR, writeInstalledState } from "./installed.js";
+import { readInstallReceipt, removeInstallReceipt, STATE_DIR, writeInstallReceipt, writeInstalledState } from "./installed.js";
 import {
   compareDir,
   diffEntries,
   forceMatch,
   install,
   installTarget,
+  throwIfAborted,
   type CompareDirResult,
   type DifferenceKind,
   type ExecuteInstallOptions,
@@ -98,8 +100,12 @@ export interface InstallOptionsOf {
   readonly filter?: (entry: ManifestEntry) => boolean;
 }
 
-/** What an install did; `cache` tells how files came out of the object cache, when one was used. */
-export type InstallResultOf = InstallResult & { readonly cache?: PlaceStats };
+/**
+ * What an install did; `cache` tells how files came out of the object cache, when one was used;
+ * `unchanged`: the receipt of the last install and every file's stat proved the folder intact, so
+ * nothing was read (Package.install).
+ */
+export type InstallResultOf = InstallResult & { readonly cache?: PlaceStats; readonly unchanged?: true };
 
 /**
  * The stat cache of a compared folder: unchanged files are not read again. Default `{}`: a folder
@@ -326,6 +332,12 @@ export class Package {
    */
   async install(dest: string, options: InstallOptionsOf = {}): Promise<InstallResultOf> {
     const placer = this.placerFor(options);
+    const statCache = options.statCache === false ? undefined : { file: join(resolve(dest), STATE_DIR, "stat-cache", STAT_CACHE_FILE), ...options.statCache };
+    const path = options.path?.replace(/\/+$/, "") ?? "";
+    const unchanged = await this.unchangedInstall(dest, path, statCache, options);
+    if (unchanged !== undefined) return placer === undefined ? unchanged : { ...unchanged, cache: placer.stats };
+    // From here files may change: the receipt of the install before no longer holds.
+    await removeInstallReceipt(dest);
     const result = await install(() => only(this.installEntries(options.path, options.signal), options.filter), dest, {
       ...(placer === undefined ? {} : { placer }),
       readEntry: (entry, signal) => this.readEntry(entry, signal),
@@ -337,17 +349,42 @@ export class Package {
       ...signalOf(options),
       fsync: options.durable ?? false,
       ...this.poolOption(),
-      ...(options.statCache === false ? {} : { statCache: { file: join(resolve(dest), STATE_DIR, "stat-cache", STAT_CACHE_FILE), ...options.statCache } }),
+      ...(statCache === undefined ? {} : { statCache }),
     });
     if (options.destRegistry !== undefined) await this.recordIn(options.destRegistry, options);
-    await writeInstalledState(dest, {
-      registry: this.registry.url,
-      name: this.name,
-      topHash: this.topHash,
-      path: options.path ?? "",
-      installedAt: new Date().toISOString(),
-    });
+    await this.recordInstalled(dest, options.path ?? "");
+    const cached = result.statCache;
+    // Every file installed is in the stat cache (none left out as racy): a reinstall can trust it alone.
+    if (options.filter === undefined && cached?.checksum !== undefined && cached.recorded === result.files + result.skipped) {
+      await writeInstallReceipt(dest, { topHash: this.topHash, path, statCache: { records: cached.recorded, checksum: cached.checksum } });
+    }
     return placer === undefined ? result : { ...result, cache: placer.stats };
+  }
+
+  private recordInstalled(dest: string, path: string): Promise<void> {
+    return writeInstalledState(dest, { registry: this.registry.url, name: this.name, topHash: this.topHash, path, installedAt: new Date().toISOString() });
+  }
+
+  /**
+   * A reinstall with nothing to do, proven without reading the manifest or any file: the receipt
+   * of the last complete install names this top hash and path, and every file its stat cache
+   * recorded still has the recorded stat (installed.ts, src/cache/unchanged.ts). `undefined`
+   * when anything differs: the full install then finds and fixes what changed.
+   */
+  private async unchangedInstall(dest: string, path: string, statCache: StatCacheOptions | undefined, options: InstallOptionsOf): Promise<InstallResultOf | undefined> {
+    // A filter is a function, not recorded; a copy into another registry needs the manifest.
+    if (statCache === undefined || options.filter !== undefined || options.destRegistry !== undefined) return undefined;
+    const started = performance.now();
+    const receipt = await readInstallReceipt(dest);
+    if (receipt?.topHash !== this.topHash || receipt.path !== path) return undefined;
+    throwIfAborted(options.signal, `installing into ${dest}`);
+    const proof = await provenUnchanged(dest, receipt.statCache, statCache);
+    if (!proof.unchanged) return undefined;
+    const n = proof.files;
+    options.onProgress?.({ files: n, bytes: proof.bytes, skipped: n, totalFiles: n, totalBytes: proof.bytes });
+    await this.recordInstalled(dest, options.path ?? "");
+    const stats = { file: proof.file, hits: n, misses: 0, racy: 0, recorded: n, written: true, checksum: receipt.statCache.checksum };
+    return { files: 0, bytes: 0, skipped: n, rehashed: 0, statCache: stats, seconds: (performance.now() - started) / 1000, unchanged: true };
   }
 
   /**

@@ -36,6 +36,7 @@ export function registerFiles(program: Command, context: CliContext): void {
     });
     progress.stop();
     if (context.output.json) context.output.data({ name: pkg.name, topHash: pkg.topHash, dest, ...result });
+    else if (result.unchanged === true) context.output.text(`Installed 0 files, ${result.skipped} already in place (nothing changed since the last install), in ${result.seconds.toFixed(1)} s`);
     else context.output.text(`Installed ${result.files} files (${result.bytes} bytes), ${result.skipped} already in place, in ${result.seconds.toFixed(1)} s${fromCache(result.cache)}`);
   };
 
