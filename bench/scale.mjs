@@ -25,7 +25,7 @@ import { changesOf, NAME, PER_DIR, REAL_COUNT, REAL_PREFIX, realFile, writeExpec
 import { syntheticKey } from "./lib/synthetic.mjs";
 
 const DIST = fileURLToPath(new URL("../dist", import.meta.url));
-const CLI = join(DIST, "cli", "main.js");
+const CLI = join(DIST, "bin", "quilt.js");
 const CHILD = fileURLToPath(new URL("./lib/scale-child.mjs", import.meta.url));
 const HEAP = "--max-old-space-size=1536";
 const LIMIT_MIB = 2048;

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { measure, withIo } from "./lib/measure.mjs";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
-const CLI = join(ROOT, "dist/cli/main.js");
+const CLI = join(ROOT, "dist/bin/quilt.js");
 const N = Number(process.argv[2] ?? 100_000);
 const SIZE = Number(process.argv[3] ?? 1024);
 const PER_FOLDER = 1000;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConflictError, EXIT_CODES, Package, PackageBuilder, openRegistry, parsePyJson } from "../src/index.js";
 import { exitCodeFor } from "../src/errors/index.js";
 import { HashPool } from "../src/hash/index.js";
-import { expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
+import { CLI_MODULES, expectJsonError, expectOk, runQuilt, type RunResult } from "./helpers/cli.js";
 import { materializeSetAInputs } from "./helpers/inputs.js";
 import { loadQuilt3Vectors, QUILT3_VECTORS, ROOT } from "./helpers/shared.js";
 import { filesUnder, snapshot, writeTree } from "./helpers/tree.js";
@@ -492,7 +492,8 @@ describe.concurrent("conflicts (exit 4)", () => {
     );
     const pointers = join(registry, ".quilt", "named_packages", "u", "race");
     const before = readdirSync(pointers).sort();
-    const options = { nodeArgs: ["--import", pathToFileURL(hook).href], env: { QK_TEST_MOVE_LATEST_TO: other.topHash } };
+    // The hook patches tsc's module, so the command runs from those modules, not the bundle.
+    const options = { nodeArgs: ["--import", pathToFileURL(hook).href], env: { QK_TEST_MOVE_LATEST_TO: other.topHash }, script: CLI_MODULES };
     const refused = await runQuilt(["push", "u/race", "--dir", dirB, "-m", "b", "--registry", registry, "--json"], options);
     expectJsonError(refused, 4, "PACKAGE_LATEST_MOVED");
     expect(refused.error().message).toContain(other.topHash);

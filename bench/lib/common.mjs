@@ -83,7 +83,7 @@ export function copyDist(dir) {
   cpSync(join(PACKAGE_ROOT, "dist"), join(dir, "dist"), { recursive: true });
   cpSync(join(PACKAGE_ROOT, "package.json"), join(dir, "package.json"));
   symlinkSync(join(PACKAGE_ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  return join(dir, "dist", "cli", "main.js");
+  return join(dir, "dist", "bin", "quilt.js");
 }
 
 /** Deterministic bytes, as a stream cipher: the AES-128-CTR keystream of a key named after `seed`. */

@@ -4,5 +4,6 @@ import { spawnModuleWorker } from "../workers/spawn.js";
 import type { WorkerInit } from "./protocol.js";
 
 export function spawnHashWorker(init: WorkerInit): Worker {
-  return spawnModuleWorker(new URL("./worker.js", import.meta.url), init, "HASH_WORKER_MISSING");
+  // `../hash/`, not `./`: the same URL from dist/hash/ and from the CLI bundle in dist/bin/.
+  return spawnModuleWorker(new URL("../hash/worker.js", import.meta.url), init, "HASH_WORKER_MISSING");
 }

@@ -240,7 +240,8 @@ class LinePool {
     for (let i = 0; i < count; i++) {
       let worker: Worker;
       try {
-        worker = spawnModuleWorker(new URL("./line-worker.js", import.meta.url), data, "MANIFEST_WORKER_MISSING", WORKER_LIMITS);
+        // `../manifest/`, not `./`: the same URL from dist/manifest/ and from the CLI bundle in dist/bin/.
+        worker = spawnModuleWorker(new URL("../manifest/line-worker.js", import.meta.url), data, "MANIFEST_WORKER_MISSING", WORKER_LIMITS);
       } catch (error) {
         void this.close();
         throw error;

@@ -1,7 +1,9 @@
 /**
  * Starting a worker thread from the compiled package or from the TypeScript sources.
  *
- * Compiled (`dist/`): the worker's `.js` module sits next to its caller; it is started directly.
+ * Compiled (`dist/`): the worker's `.js` module sits in its domain's folder, named by its callers
+ * as `../<domain>/<worker>.js` so that the URL holds from `dist/<domain>/` and from the CLI bundle
+ * in `dist/bin/` alike (scripts/bundle-cli.mjs); it is started directly.
  *
  * Sources (vitest runs `src/` through its own transformer, which worker threads do not get):
  * there is no `.js` beside the caller, only the `.ts`. The worker is then started with a

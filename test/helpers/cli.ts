@@ -1,5 +1,5 @@
 /**
- * Runs the built `quilt` command (dist/cli/main.js) in a child process, as a user would: its own
+ * Runs the built `quilt` command (dist/bin/quilt.js, the bundle the `bin` names) in a child process, as a user would: its own
  * QUILT_HOME (a fresh temp folder unless the caller gives one), no inherited QUILT_REGISTRY, and
  * stdin closed unless `input` is given. `npm test` builds dist/ before running the tests.
  */
@@ -11,7 +11,9 @@ import { join, resolve } from "node:path";
 import { expect } from "vitest";
 import { ROOT } from "./shared.js";
 
-export const CLI = resolve(ROOT, "dist/cli/main.js");
+export const CLI = resolve(ROOT, "dist/bin/quilt.js");
+/** The same command from tsc's separate modules, for a test hook that patches one of them (dist/registry/...). */
+export const CLI_MODULES = resolve(ROOT, "dist/cli/main.js");
 
 export interface RunOptions {
   /** Extra environment; a value of `undefined` removes the variable. QUILT_HOME given here is kept. */
@@ -21,6 +23,8 @@ export interface RunOptions {
   readonly input?: string | Buffer;
   /** Options for node itself, before the script (e.g. `--import` of a test hook). */
   readonly nodeArgs?: readonly string[];
+  /** The script to run instead of the bundle (`CLI_MODULES`). */
+  readonly script?: string;
 }
 
 /** The `{code, message, hint}` a failing command prints on stderr with `--json`. */
@@ -52,7 +56,8 @@ const ENV_DROPPED = [
 ];
 
 export async function runQuilt(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does).`);
+  const script = options.script ?? CLI;
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first (npm test does).`);
   const ownHome = options.env?.QUILT_HOME === undefined ? await mkdtemp(join(tmpdir(), "quiltkit-home-")) : undefined;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
@@ -65,7 +70,7 @@ export async function runQuilt(args: readonly string[], options: RunOptions = {}
     else env[key] = value;
   }
   try {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
       cwd: options.cwd ?? ROOT,
       env,
       stdio: ["pipe", "pipe", "pipe"],
