@@ -1,6 +1,7 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Registry } from "../registry/registry.js";
 import { LocalStorage } from "../storage/index.js";
@@ -8,13 +9,14 @@ import { PackageBuilder } from "./builder.js";
 import type { PendingEntry } from "./ops.js";
 
 // Counts the sorts: every resolve of the operation log goes through resolveEntries.
-const sorts = vi.hoisted(() => ({ count: 0 }));
+const sorts = vi.hoisted(() => ({ count: 0, withBase: 0 }));
 vi.mock("./resolve.js", async (importOriginal) => {
   const original = await importOriginal<typeof import("./resolve.js")>();
   return {
     ...original,
     resolveEntries: (...args: Parameters<typeof original.resolveEntries>) => {
       sorts.count += 1;
+      if (args[1].base !== undefined) sorts.withBase += 1;
       return original.resolveEntries(...args);
     },
   };
@@ -24,6 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), "quiltkit-replay-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => {
   sorts.count = 0;
+  sorts.withBase = 0;
 });
 
 const hash = { type: "sha2-256-chunked", value: "a".repeat(43) + "=" } as const;
@@ -115,6 +118,65 @@ describe("PackageBuilder: one sort per revision", () => {
     }
     expect(replayFiles(tmp)).toEqual([]);
     expect((await collect(builder.pendingEntries())).map((e) => e.logicalKey)).toEqual(["a", "b", "z"]);
+    await builder.dispose();
+  });
+});
+
+describe("PackageBuilder: after a data push", () => {
+  /** A builder of two local files and two remote entries, and a local registry beside them. */
+  async function mixed(): Promise<{ builder: PackageBuilder; tmp: string; registry: Registry }> {
+    const { builder, tmp } = await remoteBuilder(["r/2", "r/1"]);
+    mkdirSync(join(tmp, "files", "b"), { recursive: true });
+    writeFileSync(join(tmp, "files", "a.txt"), "a");
+    writeFileSync(join(tmp, "files", "b", "c.txt"), "cc");
+    await builder.set("b/c.txt", join(tmp, "files", "b", "c.txt"));
+    await builder.set("a.txt", join(tmp, "files", "a.txt"));
+    return { builder, tmp, registry: new Registry(new LocalStorage(join(tmp, "registry"))) };
+  }
+
+  const inRegistry = (tmp: string, e: PendingEntry): boolean => e.physicalKey.startsWith(pathToFileURL(join(tmp, "registry")).href);
+
+  it("merges its updates into the entries as they stood: the manifest push sorts only them, and skips the local-files pass", async () => {
+    const { builder, tmp, registry } = await mixed();
+    await builder.pushData({ registry, name: "test/rebase" });
+    expect(sorts.count).toBe(1); // the data push's own pass
+    const guard = vi.spyOn(builder, "assertNoLocalFiles");
+    const pushed = await builder.pushManifest({ registry, name: "test/rebase", now: () => 1_700_000_000 });
+    expect(guard).not.toHaveBeenCalled();
+    expect(sorts).toEqual({ count: 2, withBase: 1 }); // the build's pass: the updates, merged into the base
+    expect(pushed.entries).toBe(4);
+    const entries = await collect(builder.pendingEntries());
+    expect(entries.map((e) => e.logicalKey)).toEqual(["a.txt", "b/c.txt", "r/1", "r/2"]);
+    expect(entries.filter((e) => inRegistry(tmp, e)).map((e) => e.logicalKey)).toEqual(["a.txt", "b/c.txt"]);
+    expect(entries.every((e) => e.hash !== undefined)).toBe(true);
+    await builder.dispose();
+    expect(readdirSync(tmp).filter((n) => n.startsWith("quiltkit-"))).toEqual([]);
+  });
+
+  it("still refuses a local file added after it", async () => {
+    const { builder, tmp, registry } = await mixed();
+    await builder.pushData({ registry, name: "test/rebase" });
+    writeFileSync(join(tmp, "files", "late.txt"), "late");
+    await builder.set("late.txt", join(tmp, "files", "late.txt"));
+    await expect(builder.pushManifest({ registry, name: "test/rebase" })).rejects.toMatchObject({ code: "LOCAL_FILES_IN_MANIFEST" });
+    await builder.dispose();
+  });
+
+  it("later changes, a folder delete among them, and a second data push apply over the rebased entries", async () => {
+    const { builder, tmp, registry } = await mixed();
+    await builder.pushData({ registry, name: "test/rebase" });
+    await builder.delete("r");
+    await builder.setEntryMeta("a.txt", { label: "x" });
+    writeFileSync(join(tmp, "files", "d.txt"), "ddd");
+    await builder.set("d.txt", join(tmp, "files", "d.txt"));
+    await builder.pushData({ registry, name: "test/rebase" });
+    const entries = await collect(builder.pendingEntries());
+    expect(entries.map((e) => e.logicalKey)).toEqual(["a.txt", "b/c.txt", "d.txt"]);
+    expect(entries.every((e) => inRegistry(tmp, e))).toBe(true);
+    expect(entries[0]?.meta.get("user_meta")).toEqual(new Map([["label", "x"]]));
+    // A delete after the rebase wipes what the base holds under it.
+    await builder.delete("b");
+    expect((await collect(builder.pendingEntries())).map((e) => e.logicalKey)).toEqual(["a.txt", "d.txt"]);
     await builder.dispose();
   });
 });

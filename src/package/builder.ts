@@ -30,7 +30,7 @@ import { validatePackageName } from "../registry/names.js";
 import { isS3Storage, LocalStorage, type Remotes } from "../storage/index.js";
 import { createReadStream } from "node:fs";
 import { OpLog } from "./op-log.js";
-import { EntryReplay } from "./entry-replay.js";
+import { EntryReplay, replayEntries } from "./entry-replay.js";
 import { keyOf, type KeyOp, type PendingEntry } from "./ops.js";
 import { resolveEntries } from "./resolve.js";
 import { localFile, needRemotes, s3Object, s3Prefix, toPhysicalKey, type S3Source } from "./sources.js";
@@ -183,15 +183,19 @@ export class PackageBuilder {
   readonly header: PyObject = new Map<string, PyValue>([["version", "v0"]]);
   private readonly dirMeta = new Map<string, PyValue>();
   private readonly prefixDeletes = new Map<string, number>();
-  private readonly ops: OpLog;
+  private ops: OpLog;
   /** The entries of the current revision once resolved, so later passes replay instead of sorting again. */
   private readonly resolved = new EntryReplay({
     stamp: () => `${this.revision}/${this.ops.size}`,
     dir: () => this.ensureWorkDir(),
     resolve: (signal) => this.resolve(signal),
   });
-  /** Entries before every operation, in tree-walk order (setBase). */
+  /** Entries before every operation, in tree-walk order (setBase, or a rebase after a data push). */
   private base: (() => AsyncIterable<PendingEntry>) | undefined;
+  /** The file the base reads, when a rebase made it (in the work folder). */
+  private baseFile: string | undefined;
+  /** The registry a data push last covered, and the revision it left: every local file then pointed into it. */
+  private dataPushed: { readonly url: string; readonly revision: number } | undefined;
   private workDir: string | undefined;
   private builds = 0;
   /** Top hashes this builder descends from, per package name (quilt3's parent tracking, PR #5180). */
@@ -592,9 +596,9 @@ export class PackageBuilder {
     const totals = { copied: 0, exists: 0, referenced: 0, bytes: 0 };
     if (storage instanceof LocalStorage) this.dataRoots.add(storage.root);
     // The pass reads the operation log, so the new locations are gathered apart (spilling to
-    // disk past a limit, like the log) and appended after it.
+    // disk past a limit, like the log), then become the log over the entries as they stood (rebase).
     const updates = new OpLog(this.options.tmpDir ?? tmpdir());
-    const opsBefore = this.ops.size;
+    let adopted = false;
     const record = async (pushed: PushedEntry, before: PendingEntry): Promise<void> => {
       totals[pushed.outcome] += 1;
       if (pushed.outcome === "copied") totals.bytes += pushed.entry.size;
@@ -612,9 +616,9 @@ export class PackageBuilder {
       } else {
         await this.pushDataToFolder(options, record);
       }
-      for await (const op of updates.replay()) await this.ops.append(op);
+      if (updates.size > 0) adopted = await this.rebase(updates);
     } finally {
-      await updates.dispose();
+      if (!adopted) await updates.dispose();
     }
     const destination = storage instanceof LocalStorage ? join(storage.root, prefix) + (prefix === "" ? "/" : "") : `${storage.url}/${prefix}`;
     for (const line of this.contents) {
@@ -623,8 +627,36 @@ export class PackageBuilder {
     }
     // Nothing repointed (remote entries, data already there and hashed): the entries, their
     // replay and the last build still hold, so the manifest push after this sorts nothing.
-    if (this.ops.size !== opsBefore) this.changed();
+    this.dataPushed = { url: options.registry.url, revision: this.revision };
     return totals;
+  }
+
+  /**
+   * After a data push, its updates (a few repointed entries, or all of them) become the whole log,
+   * over a base of the entries as they stood before it: the file the push's own pass just replayed
+   * or recorded (or the base itself, with no log). Nothing is sorted or written now; the next pass
+   * merges the sorted updates into that base. Before, the updates went to the end of the log, and
+   * the next pass sorted all of it again. Returns whether it took `updates` over; when the entries
+   * as they stood are not one file, they are appended to the log as before.
+   */
+  private async rebase(updates: OpLog): Promise<boolean> {
+    const replayed = this.ops.size === 0 ? undefined : this.resolved.take();
+    if (this.ops.size > 0 && replayed === undefined) {
+      for await (const op of updates.replay()) await this.ops.append(op);
+      this.changed();
+      return false;
+    }
+    if (replayed !== undefined) {
+      if (this.baseFile !== undefined) await rm(this.baseFile, { force: true });
+      this.baseFile = replayed;
+      this.base = () => replayEntries(replayed);
+    }
+    await this.ops.dispose();
+    this.ops = updates;
+    // Folder deletes are in the base now; the new log's sequence numbers start again.
+    this.prefixDeletes.clear();
+    this.changed();
+    return true;
   }
 
   /** The entries a data push handles: all, or with `localFilesOnly` those whose data is a local file. */
@@ -669,7 +701,10 @@ export class PackageBuilder {
     validatePackageName(options.name);
     // quilt3 validates before anything is written; the header gets (or loses) its `workflow` key.
     await applyWorkflow(this.header, { ...options, entries: () => this.pendingEntries(options.signal) });
-    if (!options.allowLocalFiles) await this.assertNoLocalFiles(options.registry, options.signal);
+    // Right after a data push to this registry, every local file points into it: no pass needed.
+    const pushed = this.dataPushed;
+    const covered = pushed !== undefined && pushed.revision === this.revision && pushed.url === options.registry.url;
+    if (!options.allowLocalFiles && !covered) await this.assertNoLocalFiles(options.registry, options.signal);
     const built = await this.build({
       ...(options.message === undefined ? {} : { message: options.message }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -36,8 +36,19 @@ export class EntryReplay {
     const stamp = this.source.stamp();
     // A change that bypassed `invalidate` (a log append before a failure) still shows in the stamp.
     if (this.kept !== undefined && this.kept.stamp !== stamp) this.invalidate();
-    if (this.kept !== undefined) yield* replay(this.kept.path, signal);
+    if (this.kept !== undefined) yield* replayEntries(this.kept.path, signal);
     else yield* this.record(stamp, signal);
+  }
+
+  /**
+   * The file of the kept entries, handed over to the caller (who removes it), if the current state
+   * was resolved to its end; the replay keeps nothing afterwards.
+   */
+  take(): string | undefined {
+    const kept = this.kept;
+    if (kept === undefined || kept.stamp !== this.source.stamp()) return undefined;
+    this.kept = undefined;
+    return kept.path;
   }
 
   /** Forget the kept entries (the builder changed); the file goes in the background, awaited by `dispose`. */
@@ -82,7 +93,8 @@ export class EntryReplay {
   }
 }
 
-async function* replay(path: string, signal?: AbortSignal): AsyncGenerator<PendingEntry> {
+/** The entries of a file a kept pass wrote, in order. */
+export async function* replayEntries(path: string, signal?: AbortSignal): AsyncGenerator<PendingEntry> {
   const reader = await RunReader.open(path, READ_BUFFER_BYTES, (bytes) => deserialize(bytes) as PendingEntry[]);
   try {
     while (reader.next() || (await reader.advance())) {
