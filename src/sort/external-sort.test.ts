@@ -242,4 +242,58 @@ describe("externalSort", () => {
     );
     expect(await readdir(tmp)).toEqual([]);
   });
+
+  describe("with records spilled in groups (serializeGroup)", () => {
+    /** Groups as JSON arrays; counts the groups written, and fails the single-record encoders. */
+    function grouped(extra: Partial<ExternalSortOptions<Rec>> = {}): { opts: ExternalSortOptions<Rec>; groups: number[] } {
+      const groups: number[] = [];
+      const never = (): never => {
+        throw new Error("the single-record encoding was used");
+      };
+      const opts = recOpts({
+        serialize: never,
+        deserialize: never,
+        sizeOf: () => 100,
+        serializeGroup: (records) => (groups.push(records.length), JSON.stringify(records)),
+        deserializeGroup: (bytes) => JSON.parse(bytes.toString("utf8")) as Rec[],
+        ...extra,
+      });
+      return { opts, groups };
+    }
+
+    it("sorts, stays stable and reduces across runs and extra merge passes", async () => {
+      const input = randomKeys(20_000, 11, 3_000);
+      let stats: ExternalSortStats | undefined;
+      const { opts, groups } = grouped({ maxRecordsInMemory: 700, maxFanIn: 3, onStats: (s) => (stats = s) });
+      const out = await collect(externalSort(slowly(input), opts));
+      expect(out).toHaveLength(input.length);
+      expectSortedStable(out);
+      expect(stats?.extraMergePasses).toBeGreaterThanOrEqual(2);
+      // Runs of 700 are written as groups of 256, 256 and 188; merge passes write groups of 256.
+      expect(Math.max(...groups)).toBe(256);
+      expect(groups.reduce((a, b) => a + b, 0) / groups.length).toBeGreaterThan(150);
+      expect(await readdir(tmp)).toEqual([]);
+
+      const expected = new Map<string, number>();
+      for (const r of input) expected.set(r.key, r.seq);
+      const reduced = await collect(externalSort(input, grouped({ maxRecordsInMemory: 500, maxFanIn: 4, reduce: (_e, later) => later }).opts));
+      expect(reduced.map((r) => [r.key, r.seq])).toEqual([...expected.keys()].sort(compareLogicalKeys).map((k) => [k, expected.get(k)]));
+    });
+
+    it("refuses one of the two group encoders without the other", async () => {
+      const { opts } = grouped();
+      await expect(collect(externalSort([], { ...opts, deserializeGroup: undefined }))).rejects.toMatchObject({ code: "SORT_BAD_OPTION" });
+    });
+
+    it("matches Array.prototype.sort for arbitrary inputs and budgets", async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 1_500 }), fc.integer({ min: 1, max: 600 }), async (xs, maxRecordsInMemory) => {
+          const input = xs.map((n, seq) => ({ key: String(n), seq }));
+          const out = await collect(externalSort(input, grouped({ maxRecordsInMemory, maxFanIn: 2 }).opts));
+          expect(out).toEqual([...input].sort((a, b) => compareLogicalKeys(a.key, b.key)));
+        }),
+        { numRuns: 30 },
+      );
+    });
+  });
 });

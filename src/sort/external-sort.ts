@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InterruptedError, UsageError } from "../errors/index.js";
 import { RunMerger } from "./merge.js";
-import { RunWriter, tempIo } from "./run-file.js";
+import { GroupReader, RunReader, RunWriter, tempIo, type RecordReader } from "./run-file.js";
 
 export interface ExternalSortOptions<T> {
   /** Total order of the output; ties keep input order. */
@@ -17,6 +17,14 @@ export interface ExternalSortOptions<T> {
   serialize: (record: T) => Buffer | string;
   /** Inverse of `serialize`. `bytes` is a view into a reused buffer: copy it if you keep it. */
   deserialize: (bytes: Buffer) => T;
+  /**
+   * Encoding of a group of consecutive records (up to 256) as one spill record, used instead of
+   * `serialize`/`deserialize` in spill files when given, with `deserializeGroup`. For encoders whose
+   * cost is per call more than per byte: V8's `serialize` takes ~9 µs a call.
+   */
+  serializeGroup?: (records: readonly T[]) => Buffer | string;
+  /** Inverse of `serializeGroup`. */
+  deserializeGroup?: (bytes: Buffer) => readonly T[];
   /**
    * Folder for spill files; a private subfolder is made in it on the first spill and removed
    * after. Default `os.tmpdir()`, which may be a RAM-backed tmpfs: large sorts should pass a
@@ -58,6 +66,8 @@ export interface ExternalSortStats {
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 const DEFAULT_FAN_IN = 64;
 const BATCH = 1024;
+/** Records per spill record with `serializeGroup`. */
+const GROUP = 256;
 const MIN_READ_BUFFER = 64 * 1024;
 const MAX_READ_BUFFER = 4 * 1024 * 1024;
 
@@ -112,6 +122,9 @@ function positive(name: string, value: number | undefined, fallback: number, min
 }
 
 function limitsOf<T>(opts: ExternalSortOptions<T>): Limits {
+  if ((opts.serializeGroup === undefined) !== (opts.deserializeGroup === undefined)) {
+    throw new UsageError("SORT_BAD_OPTION", "externalSort options serializeGroup and deserializeGroup go together: give both or neither");
+  }
   return {
     maxRecords: positive("maxRecordsInMemory", opts.maxRecordsInMemory, Number.MAX_SAFE_INTEGER),
     maxBytes: positive("maxBytesInMemory", opts.maxBytesInMemory, DEFAULT_MAX_BYTES),
@@ -209,8 +222,8 @@ class Sorter<T> {
 
   private async writeAll(writer: RunWriter, records: T[]): Promise<void> {
     try {
-      for (const record of records) {
-        if (writer.push(this.opts.serialize(record))) {
+      for (const encoded of this.encode(records)) {
+        if (writer.push(encoded)) {
           this.checkAbort();
           await writer.drain();
         }
@@ -282,7 +295,7 @@ class Sorter<T> {
   private async writeSome(writer: RunWriter, records: T[]): Promise<void> {
     this.checkAbort();
     let mustDrain = false;
-    for (const record of records) mustDrain = writer.push(this.opts.serialize(record)) || mustDrain;
+    for (const encoded of this.encode(records)) mustDrain = writer.push(encoded) || mustDrain;
     if (mustDrain) await writer.drain();
   }
 
@@ -293,11 +306,24 @@ class Sorter<T> {
     }
   }
 
+  /** The spill records of `records`: one each, or one per group with `serializeGroup`. */
+  private *encode(records: T[]): Generator<Buffer | string> {
+    const group = this.opts.serializeGroup;
+    if (group === undefined) {
+      for (const record of records) yield this.opts.serialize(record);
+      return;
+    }
+    for (let i = 0; i < records.length; i += GROUP) yield group(records.slice(i, i + GROUP));
+  }
+
   private openMerger(paths: string[]): Promise<RunMerger<T>> {
     // Half the budget for read buffers; the rest covers decoded records and the batch in flight.
     const share = Math.floor(this.limits.maxBytes / 2 / Math.max(1, paths.length));
     const bufferBytes = Math.min(MAX_READ_BUFFER, Math.max(MIN_READ_BUFFER, share));
-    return RunMerger.open(paths, bufferBytes, this.opts.deserialize, this.opts.compare);
+    const { deserialize, deserializeGroup } = this.opts;
+    const openReader = async (path: string): Promise<RecordReader<T>> =>
+      deserializeGroup === undefined ? RunReader.open(path, bufferBytes, deserialize) : new GroupReader(await RunReader.open(path, bufferBytes, deserializeGroup));
+    return RunMerger.open(paths, openReader, this.opts.compare);
   }
 
   private checkAbort(): void {

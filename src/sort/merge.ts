@@ -1,8 +1,8 @@
 import { MinHeap } from "./heap.js";
-import { RunReader } from "./run-file.js";
+import type { RecordReader } from "./run-file.js";
 
 interface Cursor<T> {
-  readonly reader: RunReader<T>;
+  readonly reader: RecordReader<T>;
   /** Position of the run in input order; breaks ties so the merge is stable. */
   readonly order: number;
 }
@@ -11,25 +11,20 @@ interface Cursor<T> {
 export class RunMerger<T> {
   private constructor(
     private readonly heap: MinHeap<Cursor<T>>,
-    private readonly readers: RunReader<T>[],
+    private readonly readers: RecordReader<T>[],
   ) {}
 
   /** Opens the runs, given in input order (earlier records first). */
-  static async open<T>(
-    paths: readonly string[],
-    bufferBytes: number,
-    deserialize: (bytes: Buffer) => T,
-    compare: (a: T, b: T) => number,
-  ): Promise<RunMerger<T>> {
+  static async open<T>(paths: readonly string[], openReader: (path: string) => Promise<RecordReader<T>>, compare: (a: T, b: T) => number): Promise<RunMerger<T>> {
     const heap = new MinHeap<Cursor<T>>((a, b) => {
       const c = compare(a.reader.current as T, b.reader.current as T);
       return c < 0 || (c === 0 && a.order < b.order);
     });
-    const readers: RunReader<T>[] = [];
+    const readers: RecordReader<T>[] = [];
     const merger = new RunMerger(heap, readers);
     try {
       for (const [order, path] of paths.entries()) {
-        const reader = await RunReader.open(path, bufferBytes, deserialize);
+        const reader = await openReader(path);
         readers.push(reader);
         if (await reader.advance()) heap.push({ reader, order });
       }

@@ -96,12 +96,65 @@ export class RunWriter {
   }
 }
 
+/** What the merge reads a run through: a record at a time, synchronously while bytes are buffered. */
+export interface RecordReader<T> {
+  readonly current: T | undefined;
+  /** Decodes the next record into `current`; false when more bytes must be read first. */
+  next(): boolean;
+  /** Decodes the next record, reading as needed; false at the end of the run. */
+  advance(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * A run whose file records are groups of records (ExternalSortOptions.serializeGroup), handed out
+ * one record at a time.
+ */
+export class GroupReader<T> implements RecordReader<T> {
+  current: T | undefined = undefined;
+  private group: readonly T[] = [];
+  private at = 0;
+
+  constructor(private readonly inner: RunReader<readonly T[]>) {}
+
+  next(): boolean {
+    for (;;) {
+      if (this.at < this.group.length) {
+        this.current = this.group[this.at++];
+        return true;
+      }
+      if (!this.inner.next()) return false;
+      this.take();
+    }
+  }
+
+  async advance(): Promise<boolean> {
+    for (;;) {
+      if (this.next()) return true;
+      if (!(await this.inner.advance())) {
+        this.current = undefined;
+        return false;
+      }
+      this.take();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private take(): void {
+    this.group = this.inner.current ?? [];
+    this.at = 0;
+  }
+}
+
 /**
  * Reads one run back. `next()` is synchronous and decodes from the buffer; only when it returns
  * false does the caller await `fill()`, so the merge pays for a promise once per buffer, not per
  * record.
  */
-export class RunReader<T> {
+export class RunReader<T> implements RecordReader<T> {
   current: T | undefined = undefined;
   private buf: Buffer;
   private start = 0;
