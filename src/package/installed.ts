@@ -79,6 +79,11 @@ export async function readInstallReceipt(dest: string): Promise<InstallReceipt |
   }
 }
 
+/** Removes the receipt; a `dest` that is missing or not a folder has none (the install then says why). */
 export async function removeInstallReceipt(dest: string): Promise<void> {
-  await rm(join(dest, STATE_DIR, RECEIPT), { force: true });
+  try {
+    await rm(join(dest, STATE_DIR, RECEIPT), { force: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw error;
+  }
 }

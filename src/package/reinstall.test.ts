@@ -138,4 +138,11 @@ describe("reinstall with nothing changed", () => {
     expect(again.unchanged).toBeUndefined();
     expect(again).toMatchObject({ files: 0, skipped: 4 });
   });
+
+  it("a destination that is a file is refused as before, not with an error about the receipt", async () => {
+    const v1 = await pushed(FILES, "v1");
+    const file = join(root, "a-file");
+    await writeFile(file, "not a folder");
+    await expect(v1.install(file)).rejects.toMatchObject({ code: "INSTALL_PATH_CONFLICT" });
+  });
 });
