@@ -66,7 +66,10 @@ describe("IndexBuilder fed by the top-hash pass", () => {
       expect(Buffer.isBuffer(scanned)).toBe(true);
       expect(await indexOf(manifest, blockBytes, { workers: 0 })).toEqual(scanned);
     }
-    expect(await indexOf(manifest, 4096, { workers: 2 })).toEqual(await indexOf(manifest, 4096));
+    // Two workers and this thread (every third batch), then one worker and this thread in turn.
+    const scanned = await indexOf(manifest, 4096);
+    expect(await indexOf(manifest, 4096, { workers: 2 })).toEqual(scanned);
+    expect(await indexOf(manifest, 4096, { workers: 1 })).toEqual(scanned);
   }, 60_000);
 
   it("agrees on a package without entries, and on one with directory lines only", async () => {

@@ -53,6 +53,16 @@ describe("parallelTopHash", () => {
     expect(pooled).toEqual(inline);
   }, 60_000);
 
+  it("takes batches in turn on a worker and on this thread, in order", async () => {
+    // Keys sort up to 10,000 entries; a long label makes the manifest several batches.
+    const label = "x".repeat(300);
+    const big = Array.from({ length: 9_999 }, (_, i) => entry(i, new Map<string, PyValue>([["user_meta", new Map<string, PyValue>([["i", BigInt(i)], ["label", label]])]])));
+    const bigText = manifestOf(big);
+    expect(Buffer.byteLength(bigText)).toBeGreaterThan(3 << 20); // four batches at least
+    const mixed = await parallelTopHash(chunked(bigText, 256 * 1024), { workers: 1, inlineBytes: 0 });
+    expect(mixed).toMatchObject({ topHash: await sequential(bytesSource(bigText)), entries: 9_999 });
+  }, 60_000);
+
   it("hands unsorted, duplicate, malformed and empty manifests to the sequential path", async () => {
     const swapped = [...many.slice(0, 10)];
     [swapped[3], swapped[4]] = [swapped[4] as ManifestEntry, swapped[3] as ManifestEntry];
