@@ -26,7 +26,6 @@ export type UnchangedResult =
   | { readonly unchanged: true; readonly files: number; readonly bytes: number; readonly file: string }
   | { readonly unchanged: false; readonly reason: string };
 
-
 /** Whether every file `dir`'s stat cache records is provably as recorded; the cache must be `expected`. */
 export async function provenUnchanged(dir: string, expected: CacheIdentity, options: StatCacheOptions = {}): Promise<UnchangedResult> {
   // The clock first, so that it precedes every stat taken below (as StatCacheRun.open).

@@ -640,13 +640,14 @@ export class PackageBuilder {
    * as they stood are not one file, they are appended to the log as before.
    */
   private async rebase(updates: OpLog): Promise<boolean> {
-    const replayed = this.ops.size === 0 ? undefined : this.resolved.take();
-    if (this.ops.size > 0 && replayed === undefined) {
-      for await (const op of updates.replay()) await this.ops.append(op);
-      this.changed();
-      return false;
-    }
-    if (replayed !== undefined) {
+    // With no log, the base alone was the entries as they stood: it stays.
+    if (this.ops.size > 0) {
+      const replayed = this.resolved.take();
+      if (replayed === undefined) {
+        for await (const op of updates.replay()) await this.ops.append(op);
+        this.changed();
+        return false;
+      }
       if (this.baseFile !== undefined) await rm(this.baseFile, { force: true });
       this.baseFile = replayed;
       this.base = () => replayEntries(replayed);
