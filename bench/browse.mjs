@@ -19,7 +19,7 @@
 // less what the same interpreter reads to start (`quilt --help`; for quilt3, rchar after `import`).
 // On S3: the bytes versitygw wrote during the step (wchar of /proc/PID/io: response bodies and
 // headers sent to the client), i.e. what crossed the wire to the client. Server CPU is reported too.
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -225,8 +225,15 @@ function checkTotals(got, want) {
   return `${same ? "ok" : "WRONG"}: ${got.entries} entries, ${got.bytes} bytes` + (same ? "" : ` (expected ${want.entries}, ${want.bytes})`);
 }
 
-/** Nothing of the developer's settings: a fresh HOME, QUILT_HOME and XDG folders per case. */
-const isolatedEnv = (home) => baseEnv(home, { XDG_STATE_HOME: join(home, "xdg-state"), ...noAwsConfig(home) });
+/**
+ * Nothing of the developer's settings: a fresh HOME, QUILT_HOME and XDG folders per case. TMPDIR too,
+ * inside the bench's folder: quilt3 killed at its time limit left a 1.9 GB temp file in /tmp.
+ */
+function isolatedEnv(home) {
+  const tmp = join(home, "tmp");
+  mkdirSync(tmp, { recursive: true });
+  return baseEnv(home, { TMPDIR: tmp, XDG_STATE_HOME: join(home, "xdg-state"), ...noAwsConfig(home) });
+}
 
 async function quilt3Version(python) {
   const r = await runMeasured(python, ["-c", "import quilt3; print(quilt3.__version__)"], { env: { ...process.env, QUILT_DISABLE_USAGE_METRICS: "true" } });
