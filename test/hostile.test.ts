@@ -110,25 +110,30 @@ describe.concurrent("hostile manifests are refused and nothing is written", () =
     await expectRefused(box, "MANIFEST_UNSAFE_KEY", 5, () => expect(existsSync(target)).toBe(false));
   });
 
-  it("a manifest whose content does not hash to its name: TOP_HASH_MISMATCH, exit 5", async () => {
-    const box = sandbox();
-    const honest = craftManifest([entry(box, "a.txt"), entry(box, "b.txt")]);
-    // Same name and pointers, one entry's metadata changed: a swapped manifest.
+  /**
+   * A registry whose manifest for `keys` is stored under its honest top hash (name and pointers)
+   * with one entry's metadata changed: a swapped manifest. Returns the honest top hash.
+   */
+  function writeSwappedManifest(box: Sandbox, keys: string[]): string {
+    const honest = craftManifest(keys.map((key) => entry(box, key)));
     const tampered = honest.text.replace('"meta": {}}\n', '"meta": {"user_meta": {"evil": true}}}\n');
     expect(tampered).not.toBe(honest.text);
     writeCraftedRegistry(box.registry, PKG, { text: tampered, topHash: honest.topHash });
+    return honest.topHash;
+  }
+
+  it("a manifest whose content does not hash to its name: TOP_HASH_MISMATCH, exit 5", async () => {
+    const box = sandbox();
+    writeSwappedManifest(box, ["a.txt", "b.txt"]);
     await expectRefused(box, "TOP_HASH_MISMATCH", 5);
   });
 
   it("install of a path still checks the top hash, when a sidecar index would let it read only that subtree", async () => {
     const box = sandbox();
-    const honest = craftManifest([entry(box, "a.txt"), entry(box, "d/b.txt")]);
-    const tampered = honest.text.replace('"meta": {}}\n', '"meta": {"user_meta": {"evil": true}}}\n');
-    expect(tampered).not.toBe(honest.text);
-    writeCraftedRegistry(box.registry, PKG, { text: tampered, topHash: honest.topHash });
+    const topHash = writeSwappedManifest(box, ["a.txt", "d/b.txt"]);
     // An index that describes the swapped bytes exactly, as if pushed with them.
     const registry = new Registry(new LocalStorage(box.registry));
-    await writeIndexAfterPush(registry, honest.topHash, join(box.registry, ".quilt", "packages", honest.topHash), {
+    await writeIndexAfterPush(registry, topHash, join(box.registry, ".quilt", "packages", topHash), {
       onWarning: (m) => {
         throw new Error(m);
       },
