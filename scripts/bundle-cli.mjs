@@ -3,10 +3,12 @@
 // command. Packages in node_modules stay external. The library (dist/index.js) is tsc's output.
 // Worker modules are not bundled: callers find them as `../hash/worker.js` and
 // `../manifest/line-worker.js` from their own URL, which holds in dist/<domain>/ and in dist/bin/.
-import { chmodSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const outdir = new URL("../dist/bin/", import.meta.url).pathname;
+// Chunks are named by content: without this, those of earlier builds would pile up beside the new ones.
+rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { quilt: new URL("../src/cli/main.ts", import.meta.url).pathname },
   outdir,

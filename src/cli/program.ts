@@ -16,6 +16,7 @@ import { registerWorkspace } from "./commands/workspace.js";
 import { registerWorkspacePush } from "./commands/workspace-push.js";
 import type { CliContext } from "./context.js";
 import { createOutput, reportError } from "./output.js";
+import { interruptHandler } from "./interrupt.js";
 
 const EXIT_HELP = `
 Exit codes:
@@ -35,8 +36,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const abort = new AbortController();
   // Every transfer in flight listens to Ctrl-C's signal: many listeners is normal.
   setMaxListeners(0, abort.signal);
-  const onSigint = (): void => abort.abort(new InterruptedError("Interrupted by Ctrl-C"));
-  process.once("SIGINT", onSigint);
+  const onSigint = interruptHandler(() => abort.abort(new InterruptedError("Interrupted by Ctrl-C")));
+  process.on("SIGINT", onSigint);
   try {
     const config = loadConfig();
     const remotes = remotesOf(config);
