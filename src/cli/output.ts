@@ -1,4 +1,4 @@
-import { QuiltError, exitCodeFor } from "../errors/index.js";
+import { InterruptedError, QuiltError, exitCodeFor } from "../errors/index.js";
 
 /**
  * The one place that prints. Commands return data; this writes it as text or, with `--json`,
@@ -12,17 +12,63 @@ export interface Output {
   raw(jsonText: string): void;
   /** One line of a long stream (NDJSON, listings): waits when the reader is slower than us. */
   line(text: string): Promise<void>;
+  /** Raw bytes (`cat`), resolved once written. */
+  bytes(data: Uint8Array): Promise<void>;
   warn(line: string): void;
 }
 
-export function createOutput(json: boolean, stdout = process.stdout, stderr = process.stderr): Output {
+/**
+ * The reader of stdout went away (\`quilt ls ... | head\`). The command stops: a listing at its
+ * next line, other work through \`onClosed\` (the command's abort signal), which cleans up as for
+ * Ctrl-C. Nothing is reported; the exit status is that of a Unix tool killed by SIGPIPE.
+ */
+export class OutputClosedError extends InterruptedError {
+  constructor(cause: unknown) {
+    super("The reader of the output went away", { cause });
+  }
+}
+
+/** 128 + SIGPIPE, as a shell reports \`cat big | head\` for \`cat\`. */
+export const EXIT_OUTPUT_CLOSED = 141;
+
+type Stdout = Pick<NodeJS.WriteStream, "write" | "once" | "on" | "removeListener">;
+
+export function createOutput(json: boolean, stdout: Stdout = process.stdout, stderr = process.stderr, onClosed?: (error: OutputClosedError) => void): Output & { readonly closed: OutputClosedError | undefined } {
+  let closed: OutputClosedError | undefined;
+  stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (closed !== undefined || error.code !== "EPIPE") return;
+    closed = new OutputClosedError(error);
+    onClosed?.(closed);
+  });
+  const write = (text: string): boolean => closed === undefined && stdout.write(text);
   return {
     json,
-    text: (line) => void stdout.write(line + "\n"),
-    data: (value) => void stdout.write(JSON.stringify(value) + "\n"),
-    raw: (jsonText) => void stdout.write(jsonText + "\n"),
-    line: (text) =>
-      stdout.write(text + "\n") ? Promise.resolve() : new Promise((resolve) => stdout.once("drain", () => resolve())),
+    get closed() {
+      return closed;
+    },
+    text: (line) => void write(line + "\n"),
+    data: (value) => void write(JSON.stringify(value) + "\n"),
+    raw: (jsonText) => void write(jsonText + "\n"),
+    line: (text) => {
+      if (write(text + "\n")) return Promise.resolve();
+      if (closed !== undefined) return Promise.reject(closed);
+      // Wait for the reader, or for its going away (EPIPE then arrives as an error event).
+      return new Promise((resolve, reject) => {
+        const done = (): void => {
+          stdout.removeListener("drain", done);
+          stdout.removeListener("error", done);
+          if (closed !== undefined) reject(closed);
+          else resolve();
+        };
+        stdout.once("drain", done);
+        stdout.once("error", done);
+      });
+    },
+    bytes: (data) =>
+      new Promise((resolve, reject) => {
+        if (closed !== undefined) return reject(closed);
+        stdout.write(data, (error?: NodeJS.ErrnoException | null) => (error ? reject(error.code === "EPIPE" ? new OutputClosedError(error) : error) : resolve()));
+      }),
     warn: (line) => void stderr.write(line + "\n"),
   };
 }

@@ -15,7 +15,7 @@ import { registerVersions } from "./commands/versions.js";
 import { registerWorkspace } from "./commands/workspace.js";
 import { registerWorkspacePush } from "./commands/workspace-push.js";
 import type { CliContext } from "./context.js";
-import { createOutput, reportError } from "./output.js";
+import { createOutput, EXIT_OUTPUT_CLOSED, OutputClosedError, reportError } from "./output.js";
 import { interruptHandler } from "./interrupt.js";
 
 const EXIT_HELP = `
@@ -27,7 +27,8 @@ Exit codes:
   ${EXIT_CODES.conflict}    conflict
   ${EXIT_CODES.integrity}    integrity (hash mismatch, hostile or malformed manifest)
   ${EXIT_CODES.storage}    storage or network
-  ${EXIT_CODES.interrupted}  interrupted`;
+  ${EXIT_CODES.interrupted}  interrupted
+  ${EXIT_OUTPUT_CLOSED}  the reader of the output went away (quilt ... | head)`;
 
 /** Run the `quilt` command line on `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -38,6 +39,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   setMaxListeners(0, abort.signal);
   const onSigint = interruptHandler(() => abort.abort(new InterruptedError("Interrupted by Ctrl-C")));
   process.on("SIGINT", onSigint);
+  const output = createOutput(json, process.stdout, process.stderr, (closed) => abort.abort(closed));
   try {
     const config = loadConfig();
     const remotes = remotesOf(config);
@@ -45,16 +47,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const context: CliContext = {
       config,
       remotes,
-      output: createOutput(json),
+      output,
       signal: abort.signal,
       manifestOptions: () => ({ maxRecordSize: config.maxRecordSize, tmpDir: config.tmpDir, signal: abort.signal }),
       onExit: (cleanup) => void cleanups.push(cleanup),
     };
     await buildProgram(context).parseAsync([...argv], { from: "user" });
+    if (output.closed !== undefined) return EXIT_OUTPUT_CLOSED;
     // diff, verify and status set exit code 1 when they found differences.
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_CODES.ok;
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error, json);
+    // Whatever the command threw once stdout's reader left (its abort, a write), nobody is listening.
+    if (output.closed !== undefined || error instanceof OutputClosedError) return EXIT_OUTPUT_CLOSED;
     return reportError(error, json);
   } finally {
     process.removeListener("SIGINT", onSigint);

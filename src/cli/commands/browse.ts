@@ -48,7 +48,7 @@ export function registerBrowse(program: Command, context: CliContext): void {
     .action(async (handle: string, key: string, flags: BrowseFlags) => {
       const pkg = await browse(context, handle, flags);
       const bytes = await pkg.getBytes(key, { signal: context.signal });
-      await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())));
+      await context.output.bytes(bytes);
     });
 
   program
