@@ -11,7 +11,7 @@
 //   diff      quilt diff NAME@v1 NAME@v2 --json   (counts must be K, K, K)
 //   install   quilt install NAME@v1 --path real --dest D   (files compared byte for byte, untimed)
 //   verify    the installed folder against the entries under real/ (library: compareDir)
-// Our node children run with --max-old-space-size=1536 (docs/design.md, decision 3).
+// Our node children run with --max-old-space-size=1536 --max-semi-space-size=32 (docs/design.md, decision 3).
 //   node bench/scale.mjs [N]        (prints JSON; progress on stderr)
 //   import { run } from "./scale.mjs"
 import { execFileSync } from "node:child_process";
@@ -27,7 +27,8 @@ import { syntheticKey } from "./lib/synthetic.mjs";
 const DIST = fileURLToPath(new URL("../dist", import.meta.url));
 const CLI = join(DIST, "bin", "quilt.js");
 const CHILD = fileURLToPath(new URL("./lib/scale-child.mjs", import.meta.url));
-const HEAP = "--max-old-space-size=1536";
+// The flags the `quilt` CLI gives the commands that build a package (src/cli/heap.ts), here for every child.
+const HEAP = ["--max-old-space-size=1536", "--max-semi-space-size=32"];
 const LIMIT_MIB = 2048;
 
 export async function run(options = {}) {
@@ -44,7 +45,7 @@ export async function run(options = {}) {
     const expected = await writeExpectedManifest(manifest, entries);
     out.setup = { seconds: round((performance.now() - t) / 1000, 1), manifestBytes: statSync(manifest).size, realFiles: real, ...expected };
     log(`setup: ${JSON.stringify(out.setup)}`);
-    const env = { ...process.env, QUILT_HOME: dirs.home, TMPDIR: dirs.tmp, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} ${HEAP}`.trim() };
+    const env = { ...process.env, QUILT_HOME: dirs.home, TMPDIR: dirs.tmp, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} ${HEAP.join(" ")}`.trim() };
     const base = await measured(process.execPath, [CLI, "--help"], env);
     out.startupReadBytes = base.rcharBytes;
     const ctx = { entries, dirs, env, base, expected, manifest, log, out };
@@ -62,7 +63,7 @@ export async function run(options = {}) {
 /** The operations in order; a failed one is recorded and the rest that do not depend on it go on. */
 async function steps(ctx, options) {
   const { entries, dirs, manifest } = ctx;
-  const lib = (op, config) => [process.execPath, [HEAP, CHILD, op, JSON.stringify({ dist: DIST, entries, tmpDir: dirs.tmp, ...config })]];
+  const lib = (op, config) => [process.execPath, [...HEAP, CHILD, op, JSON.stringify({ dist: DIST, entries, tmpDir: dirs.tmp, ...config })]];
   const cli = (...args) => [process.execPath, [CLI, ...args, "--registry", dirs.registry]];
 
   const top = await step(ctx, "tophash", "topHashOf(fileSource(manifest))", lib("tophash", { manifest }), (s) => {

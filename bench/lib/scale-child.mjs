@@ -1,5 +1,5 @@
 // The library halves of the scale bench, each run as its own measured child process
-// (node --max-old-space-size=1536 scale-child.mjs OP CONFIG_JSON); prints one JSON line.
+// (node --max-old-space-size=1536 --max-semi-space-size=32 scale-child.mjs OP CONFIG_JSON); prints one JSON line.
 //   build    PackageBuilder fed N + 1,000 entries in scrambled order: build() (phase "build"),
 //            then push() to a local registry (phase "push"); phases report their own CPU and
 //            the peak RSS so far, the whole child is measured from outside as well.
