@@ -83,4 +83,18 @@ describe("quilt on an S3 registry", () => {
     expectJsonError(run, 6, "STORAGE_BUCKET_NOT_FOUND");
     expect(run.error().message).toContain("no-such-bucket-");
   });
+
+  it("says that no credentials were found, with exit 6, when none are set anywhere", async () => {
+    const home = mkdtempSync(join(tmpdir(), "quiltkit-nocreds-"));
+    try {
+      // The server's endpoint but no keys, and a HOME without ~/.aws: the SDK's chain finds nothing.
+      const run = await runQuilt(["ls", `${name}`, "--registry", registry, "--json"], {
+        env: { AWS_ENDPOINT_URL_S3: env.AWS_ENDPOINT_URL_S3, AWS_REGION: env.AWS_REGION, HOME: home, AWS_EC2_METADATA_DISABLED: "true", AWS_SHARED_CREDENTIALS_FILE: undefined, AWS_CONFIG_FILE: undefined },
+      });
+      expectJsonError(run, 6, "STORAGE_NO_CREDENTIALS");
+      expect(run.error().hint).toContain("AWS_ACCESS_KEY_ID");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
 });

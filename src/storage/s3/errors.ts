@@ -70,6 +70,13 @@ export function mapS3Error(error: unknown, action: string, url: string): QuiltEr
   const text = typeof shape(error).message === "string" ? (shape(error).message as string) : "";
   const said = text === "" || text === name ? "" : `: ${text}`;
   if (isAbort(error)) return new InterruptedError(`Interrupted: ${action} ${url}`, { cause: error });
+  // The SDK found no credentials anywhere: no request was sent, so the bucket is not in question.
+  if (name === "CredentialsProviderError") {
+    return new StorageError("STORAGE_NO_CREDENTIALS", `Could not ${action} ${url}: no AWS credentials were found${said}`, {
+      hint: "Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write ~/.aws/credentials (`aws configure`).",
+      cause: error,
+    });
+  }
   if (name === "NoSuchBucket") {
     return new StorageError("STORAGE_BUCKET_NOT_FOUND", `Could not ${action} ${url} (${detail}): the bucket does not exist.`, {
       hint: "Check the bucket name and the region or endpoint.",
