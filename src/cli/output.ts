@@ -18,8 +18,8 @@ export interface Output {
 }
 
 /**
- * The reader of stdout went away (\`quilt ls ... | head\`). The command stops: a listing at its
- * next line, other work through \`onClosed\` (the command's abort signal), which cleans up as for
+ * The reader of stdout went away (`quilt ls ... | head`). The command stops: a listing at its
+ * next line, other work through `onClosed` (the command's abort signal), which cleans up as for
  * Ctrl-C. Nothing is reported; the exit status is that of a Unix tool killed by SIGPIPE.
  */
 export class OutputClosedError extends InterruptedError {
@@ -28,7 +28,7 @@ export class OutputClosedError extends InterruptedError {
   }
 }
 
-/** 128 + SIGPIPE, as a shell reports \`cat big | head\` for \`cat\`. */
+/** 128 + SIGPIPE, as a shell reports `cat big | head` for `cat`. */
 export const EXIT_OUTPUT_CLOSED = 141;
 
 type Stdout = Pick<NodeJS.WriteStream, "write" | "once" | "on" | "removeListener">;

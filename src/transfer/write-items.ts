@@ -10,7 +10,6 @@
  * every file written or proven is recorded for the next run.
  */
 import { lstatSync, type BigIntStats } from "node:fs";
-import { join } from "node:path";
 import { fileStatOf, type CachedHash, type FileStat, type StatCacheRun, type TargetVisit } from "../cache/index.js";
 import { QuiltError } from "../errors/index.js";
 import { hashFile, type HashPool } from "../hash/index.js";
@@ -18,7 +17,7 @@ import { forEachBounded } from "./bounded.js";
 import { DestGuard } from "./dest-guard.js";
 import { entryOf, type Item } from "./scan.js";
 import type { ReadEntry } from "./types.js";
-import { writeVerified, type FilePlacer } from "./write-file.js";
+import { childPath, writeVerified, type FilePlacer } from "./write-file.js";
 
 export interface WriteItemsOptions<I extends Item = Item> {
   readEntry: ReadEntry;
@@ -128,7 +127,7 @@ async function placeItem<I extends Item>(item: I, dir: string, path: string, fou
   const placed = o.placer !== undefined && (await o.placer.place({ dir, name, entry: entryOf(item), type: item.type }, signal, o.onBytes));
   if (!placed) await writeVerified(dir, name, entryOf(item), item.type, { readEntry: o.readEntry, signal, onBytes: o.onBytes, fsync: o.fsync });
   if (visit !== undefined) {
-    const after = writtenStat(join(dir, name));
+    const after = writtenStat(childPath(dir, name));
     visit.settle(after === undefined ? undefined : { type: item.type, value: item.value }, after === undefined ? undefined : { stat: after, written: true });
   }
   o.onWritten?.(item);
