@@ -3,7 +3,7 @@
  * capped heap (src/cli/heap.ts): the caps reach that child, browsing stays in one process, the
  * child's exit code, output and signals come through, and no child outlives its parent.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,9 +80,7 @@ describe("quilt: heap caps for the heavy commands", () => {
 
 describe("quilt: signals reach the capped child", () => {
   it("SIGTERM to quilt ends its child too, and quilt ends by the same signal", async () => {
-    const big = join(root, "big");
-    mkdirSync(big);
-    for (let i = 0; i < 4; i++) writeFileSync(join(big, `f${i}.bin`), Buffer.alloc(48 * 2 ** 20, i + 1));
+    const big = bigFolder("big", 4);
     const out = join(root, "heap-term.txt");
     writeFileSync(out, "");
     const child = spawn(process.execPath, ["--import", pathToFileURL(hook).href, CLI, "push", "heap/term", "--dir", big, "--registry", registry, "-m", "m"], {
@@ -97,7 +95,7 @@ describe("quilt: signals reach the capped child", () => {
     for (let i = 0; i < 400 && pids().length < 2; i++) await sleep(25);
     expect(pids()).toHaveLength(2);
     child.kill("SIGTERM");
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (c, s) => resolve([c, s])));
+    const { code, signal } = await exitOf(child);
     expect({ code, signal }).toEqual({ code: null, signal: "SIGTERM" });
     await sleep(100);
     for (const pid of pids()) expect(alive(pid), `process ${pid}`).toBe(false);
@@ -106,9 +104,7 @@ describe("quilt: signals reach the capped child", () => {
 
 describe("quilt: a terminal's Ctrl-C reaches parent and child alike", () => {
   it("both signalled (the child also gets the one its parent passes on): exit 130, nothing written", async () => {
-    const big = join(root, "big-int");
-    mkdirSync(big);
-    for (let i = 0; i < 8; i++) writeFileSync(join(big, `f${i}.bin`), Buffer.alloc(48 * 2 ** 20, i + 1));
+    const big = bigFolder("big-int", 8);
     const reg = join(root, "registry-int");
     // Its own process group, as a shell gives a foreground job: the group's signal is a terminal's Ctrl-C.
     const child = spawn(process.execPath, [CLI, "push", "heap/int", "--dir", big, "--registry", reg, "-m", "m"], {
@@ -121,12 +117,24 @@ describe("quilt: a terminal's Ctrl-C reaches parent and child alike", () => {
     // Interrupt once data is being copied into the registry.
     for (let i = 0; i < 400 && !existsSync(join(reg, "heap", "int")); i++) await sleep(10);
     process.kill(-(child.pid as number), "SIGINT");
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (c, s) => resolve([c, s])));
+    const { code, signal } = await exitOf(child);
     expect({ code, signal }, stderr).toEqual({ code: 130, signal: null });
     expect(stderr).toContain("Interrupted");
     expect(existsSync(join(reg, ".quilt", "named_packages", "heap", "int"))).toBe(false);
   }, 60_000);
 });
+
+/** A folder of `count` files of 48 MiB: enough for a push to be under way when a signal comes. */
+function bigFolder(name: string, count: number): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  for (let i = 0; i < count; i++) writeFileSync(join(dir, `f${i}.bin`), Buffer.alloc(48 * 2 ** 20, i + 1));
+  return dir;
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+}
 
 function alive(pid: number): boolean {
   try {
