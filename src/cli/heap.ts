@@ -1,10 +1,9 @@
 /**
- * The heap limits of commands that may build or read multi-million-entry manifests (design
- * decision 3). V8 sizes its heap from flags read once, at start-up; without a cap it lets the
- * builder's garbage pile up far past what is live (a 200,000-entry build and push: 981 MiB RSS
- * uncapped, 479 MiB with these flags, and 11% less CPU from the larger young generation). So such
- * command that builds a package runs itself again, once, in a child `node` with the flags, unless
- * the user set them. The others stream with little live data, and V8's heap stays a few times
+ * The heap limits of the commands that build a package (design decision 3). V8 sizes its heap from
+ * flags read once, at start-up; without a cap it lets the builder's garbage pile up far past what
+ * is live (a 200,000-entry build and push: 981 MiB RSS uncapped, 479 MiB with these flags, and 11%
+ * less CPU from the larger young generation). So a command that builds a package runs itself
+ * again, once, in a child `node` with the flags, unless the user set them. The others stream with little live data, and V8's heap stays a few times
  * that without a cap (`diff` of two 1M-entry versions: 146 MiB uncapped, 153 capped), while a
  * second start would cost them ~0.1 CPU-s: a quarter of a reinstall with nothing changed, or of an `ls`.
  */
