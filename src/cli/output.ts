@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { InterruptedError, QuiltError, exitCodeFor } from "../errors/index.js";
 
 /**
@@ -31,7 +32,7 @@ export class OutputClosedError extends InterruptedError {
 /** 128 + SIGPIPE, as a shell reports `cat big | head` for `cat`. */
 export const EXIT_OUTPUT_CLOSED = 141;
 
-type Stdout = Pick<NodeJS.WriteStream, "write" | "once" | "on" | "removeListener">;
+type Stdout = Pick<NodeJS.WriteStream, "write" | "on"> & NodeJS.EventEmitter;
 
 export function createOutput(json: boolean, stdout: Stdout = process.stdout, stderr = process.stderr, onClosed?: (error: OutputClosedError) => void): Output & { readonly closed: OutputClosedError | undefined } {
   let closed: OutputClosedError | undefined;
@@ -53,16 +54,12 @@ export function createOutput(json: boolean, stdout: Stdout = process.stdout, std
       if (write(text + "\n")) return Promise.resolve();
       if (closed !== undefined) return Promise.reject(closed);
       // Wait for the reader, or for its going away (EPIPE then arrives as an error event).
-      return new Promise((resolve, reject) => {
-        const done = (): void => {
-          stdout.removeListener("drain", done);
-          stdout.removeListener("error", done);
-          if (closed !== undefined) reject(closed);
-          else resolve();
-        };
-        stdout.once("drain", done);
-        stdout.once("error", done);
-      });
+      return once(stdout, "drain").then(
+        () => undefined,
+        () => {
+          if (closed !== undefined) throw closed;
+        },
+      );
     },
     bytes: (data) =>
       new Promise((resolve, reject) => {
